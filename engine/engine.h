@@ -224,7 +224,10 @@ typedef struct eng_result {
     char msg[200];          /* human message naming the problem when rc < 0; no citizen data */
     bool replayed;          /* issue: the idem key matched an earlier ticket; no events */
     bool has_ticket;
-    eng_ticket_view ticket; /* the ticket the command acted on (call: the called one) */
+    /* the ticket the command acted on (call: the called one); its position
+     * and eta_s are not refreshed here — commands stay cheap — so a reply
+     * that shows them reads eng_ticket_get afterwards */
+    eng_ticket_view ticket;
     char counter[ENG_ID_MAX + 1];
 } eng_result;
 

@@ -1,0 +1,143 @@
+/*
+ * eta.c — wait estimates (SPEC §3): position and eta_s for every waiting
+ * ticket, eta_s for a new ticket per service.
+ *
+ * Method: simulate the calling rules forward. Every counter open now (or, in
+ * a hall with none open, every counter, as if it opened now) becomes free
+ * when its current ticket's learned service time has passed; the counter
+ * free earliest calls next, by calling.c's rules. A ticket's eta is the
+ * simulated time of its call; its position is how many simulated calls come
+ * before it at counters that serve its service. Service times are learned
+ * per service from finished tickets (EWMA, α = 0.2, seeded from
+ * est_service_s). Estimates are computed lazily: at most once a second, and
+ * at the next read after any change.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "calling.h"
+#include "hall_priv.h"
+
+#define EWMA_ALPHA 0.2
+
+void eta_learn(eng_svc *s, double seconds)
+{
+    if (seconds < 1)
+        seconds = 1;
+    s->svc_time_s = s->svc_time_s * (1 - EWMA_ALPHA) + seconds * EWMA_ALPHA;
+}
+
+void eta_mark_dirty(eng_hall *h)
+{
+    h->eta_dirty = true;
+}
+
+typedef struct sim_ctr {
+    int64_t free_at;
+    uint32_t consec;
+    bool active;
+} sim_ctr;
+
+static int64_t svc_ms(const eng_hall *h, uint16_t s)
+{
+    return (int64_t)(h->svc[s].svc_time_s * 1000.0);
+}
+
+static uint32_t to_s(int64_t ms)
+{
+    return ms <= 0 ? 0 : (uint32_t)((ms + 999) / 1000);
+}
+
+void eta_refresh(eng_hall *h, int64_t now)
+{
+    if (!h->eta_dirty && now - h->eta_at < 1000)
+        return;
+    uint16_t nsvc = h->nsvc, nctr = h->nctr;
+    sim_ctr *sc = calloc(nctr ? nctr : 1, sizeof *sc);
+    struct eng_ticket **heads = calloc((size_t)nsvc * 2 + 1, sizeof *heads);
+    uint32_t *calls = calloc(nsvc ? nsvc : 1, sizeof *calls);
+    if (!sc || !heads || !calls) {
+        free(sc);
+        free(heads);
+        free(calls);
+        return; /* keep the old estimates; retried at the next read */
+    }
+    bool any_open = false;
+    for (uint16_t i = 0; i < nctr; i++)
+        if (h->ctr[i].state == ENG_CS_OPEN)
+            any_open = true;
+    for (uint16_t i = 0; i < nctr; i++) {
+        const eng_ctr *c = &h->ctr[i];
+        sc[i].active = any_open ? c->state == ENG_CS_OPEN : true;
+        sc[i].consec = c->consec_prio;
+        sc[i].free_at = now;
+        if (c->cur && c->cur->service < nsvc) {
+            int64_t since = c->cur->started_at ? c->cur->started_at : c->cur->called_at;
+            int64_t end = since + svc_ms(h, c->cur->service);
+            if (end > now)
+                sc[i].free_at = end;
+        }
+    }
+    uint32_t remaining = 0;
+    for (uint16_t s = 0; s < nsvc; s++) {
+        heads[s * 2 + LANE_NORMAL] = h->svc[s].lane[LANE_NORMAL].head;
+        heads[s * 2 + LANE_PRIO] = h->svc[s].lane[LANE_PRIO].head;
+        remaining += h->svc[s].lane[LANE_NORMAL].count + h->svc[s].lane[LANE_PRIO].count;
+        /* fallback for tickets no counter will reach: rank in their own service */
+        uint32_t rank = 0;
+        for (int l = LANE_PRIO; l >= LANE_NORMAL; l--)
+            for (struct eng_ticket *t = h->svc[s].lane[l].head; t; t = t->next) {
+                t->position = rank++;
+                t->eta_s = to_s((int64_t)rank * svc_ms(h, s));
+            }
+    }
+    while (remaining > 0) {
+        int best = -1;
+        for (uint16_t i = 0; i < nctr; i++)
+            if (sc[i].active && (best < 0 || sc[i].free_at < sc[best].free_at))
+                best = i;
+        if (best < 0)
+            break;
+        const eng_ctr *c = &h->ctr[best];
+        struct eng_ticket *t = calling_pick_from(h, c, sc[best].consec, heads);
+        if (!t) {
+            sc[best].active = false;
+            continue;
+        }
+        int lane = t->prio ? LANE_PRIO : LANE_NORMAL;
+        heads[t->service * 2 + lane] = t->next;
+        sc[best].consec = lane == LANE_PRIO ? sc[best].consec + 1 : 0;
+        t->position = calls[t->service];
+        t->eta_s = to_s(sc[best].free_at - now);
+        for (uint16_t k = 0; k < c->nsvc; k++)
+            calls[c->svc[k]]++;
+        sc[best].free_at += svc_ms(h, t->service);
+        remaining--;
+    }
+    /* a new ticket: called when the first counter serving its service is free */
+    for (uint16_t s = 0; s < nsvc; s++) {
+        int64_t first = -1;
+        for (uint16_t i = 0; i < nctr; i++) {
+            if (!(any_open ? h->ctr[i].state == ENG_CS_OPEN : true))
+                continue;
+            if (!hall_ctr_serves(&h->ctr[i], s))
+                continue;
+            if (first < 0 || sc[i].free_at < first)
+                first = sc[i].free_at;
+        }
+        uint32_t eta;
+        if (first >= 0)
+            eta = to_s(first - now);
+        else
+            eta = to_s((int64_t)(h->svc[s].lane[0].count + h->svc[s].lane[1].count + 1) *
+                       svc_ms(h, s));
+        if (eta != h->svc[s].est_eta_s)
+            h->eta_version++;
+        h->svc[s].est_eta_s = eta;
+    }
+    h->eta_dirty = false;
+    h->eta_at = now;
+    free(sc);
+    free(heads);
+    free(calls);
+}
