@@ -79,11 +79,13 @@ static int check_hours(const eng_hall *h, int64_t now, eng_result *res)
     int32_t day = eng_hall_day_of(h, now);
     unsigned minute = (unsigned)(((local % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY / 60000);
     char date[16], hm[6];
-    eng_format_date(day, date);
-    if (is_closed_date(cfg, day))
-        FAIL(ANT_ECLOSED, "hall is closed today (%s)", date);
-    if (!(cfg->weekdays & (1u << (weekday_of(day) - 1))))
-        FAIL(ANT_ECLOSED, "hall is closed on this weekday (%s)", date);
+    bool closed_date = cfg->nclosed && is_closed_date(cfg, day);
+    if (closed_date || !(cfg->weekdays & (1u << (weekday_of(day) - 1)))) {
+        eng_format_date(day, date);
+        FAIL(ANT_ECLOSED, closed_date ? "hall is closed today (%s)"
+                                      : "hall is closed on this weekday (%s)",
+             date);
+    }
     if (minute < cfg->open_min) {
         fmt_hm(cfg->open_min, hm);
         FAIL(ANT_ECLOSED, "hall is closed: tickets are issued from %s", hm);
@@ -119,6 +121,25 @@ static int check_pii(const eng_cmd *cmd, eng_result *res)
     if (cmd->name && (!cmd->name[0] || strlen(cmd->name) > ENG_PERSON_NAME_MAX))
         FAIL(ANT_EBADREQ, "name: must be 1 to %d bytes", ENG_PERSON_NAME_MAX);
     return 0;
+}
+
+/* "A001" … "A999", "A1000" …: the prefix and at least three digits (≤ 99999). */
+static void format_code(const char *prefix, uint32_t number, char out[8])
+{
+    char digits[8];
+    int n = 0;
+    number %= 100000;
+    do {
+        digits[n++] = (char)('0' + number % 10);
+        number /= 10;
+    } while (number);
+    while (n < 3)
+        digits[n++] = '0';
+    size_t k = strlen(prefix);
+    memcpy(out, prefix, k);
+    while (n)
+        out[k++] = digits[--n];
+    out[k] = '\0';
 }
 
 static int cmd_issue(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out,
@@ -157,8 +178,7 @@ static int cmd_issue(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *ou
     if (s->daily_quota && s->issued_today >= s->daily_quota)
         FAIL(ANT_EQUOTA, "service '%s' has issued its daily quota of %u tickets", s->id,
              s->daily_quota);
-    if (hall_ticket_find(h, cmd->tid))
-        FAIL(ANT_EINTERNAL, "ticket id collision; retry");
+    /* an id collision (2^-128) is refused by events.c as a duplicate */
     eng_event *ev = events_new(h, out, ENG_EV_TICKET_ISSUED, now);
     if (!ev)
         FAIL(ANT_ENOMEM, "out of memory");
@@ -166,7 +186,7 @@ static int cmd_issue(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *ou
     memcpy(ev->secret, cmd->secret, ENG_SECRET_LEN);
     memcpy(ev->service, s->id, sizeof ev->service);
     ev->number = s->next_number;
-    snprintf(ev->code, sizeof ev->code, "%s%03u", s->prefix, (unsigned)(ev->number % 100000));
+    format_code(s->prefix, ev->number, ev->code);
     ev->prio = cmd->prio;
     ev->channel = cmd->channel;
     if (cmd->phone || cmd->name || cmd->nik) {
@@ -181,7 +201,7 @@ static int cmd_issue(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *ou
     }
     if (commit(h, out, res))
         return res->rc;
-    struct eng_ticket *t = hall_ticket_find(h, cmd->tid);
+    struct eng_ticket *t = h->all[h->nall - 1];
     res->has_ticket = true;
     hall_view(h, t, &res->ticket);
     return 0;
@@ -201,7 +221,7 @@ static eng_ctr *counter_of(eng_hall *h, const eng_cmd *cmd, eng_result *res)
         res->rc = cmd->counter ? ANT_ENOTFOUND : ANT_EBADREQ;
         return NULL;
     }
-    snprintf(res->counter, sizeof res->counter, "%s", h->ctr[ci].id);
+    memcpy(res->counter, h->ctr[ci].id, sizeof res->counter);
     return &h->ctr[ci];
 }
 
@@ -211,6 +231,7 @@ static eng_event *ticket_event(eng_hall *h, eng_evbuf *out, int type, int64_t no
     eng_event *ev = events_new(h, out, type, now);
     if (!ev)
         return NULL;
+    h->hint = (struct eng_ticket *)t;
     memcpy(ev->tid, t->tid, ENG_TID_LEN);
     memcpy(ev->code, t->code, sizeof ev->code);
     memcpy(ev->service, h->svc[t->service].id, sizeof ev->service);
@@ -398,7 +419,7 @@ static int cmd_ticket(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *o
         if (t->state != ENG_ST_NO_SHOW)
             FAIL(ANT_ESTATE, "ticket %s is %s; only a no-show can be reinstated", t->code,
                  eng_state_name(t->state));
-        if (now - t->no_show_at > (int64_t)h->cfg->reinstate_within_s * 1000)
+        if (now - t->finished_at > (int64_t)h->cfg->reinstate_within_s * 1000)
             FAIL(ANT_ESTATE, "ticket %s was marked no-show more than %u s ago", t->code,
                  h->cfg->reinstate_within_s);
         if (!(ev = ticket_event(h, out, ENG_EV_TICKET_REINSTATED, now, t, NULL)))

@@ -506,8 +506,10 @@ int codec_event_decode(const char *p, size_t len, eng_event *ev, eng_evbuf *aren
         int rc = 0;
         if (codec_mp_next(&r, &val) || (rc = ev_field(&r, f, &val, ev, arena)) == ANT_EBADREQ)
             return ANT_EBADREQ;
-        if (rc)
+        if (rc) {
+            snprintf(msg, 200, "event: out of memory");
             return rc;
+        }
     }
     if (r.p != r.end)
         return codec_fail(msg, "event: %zu trailing bytes after the map", (size_t)(r.end - r.p));

@@ -365,8 +365,8 @@ int codec_request_msgpack(const char *p, size_t len, codec_request *req, char ms
     uint32_t seen = 0;
     r.p = body;
     for (size_t k = 0; k < m.n; k++) {
-        codec_mp_next(&r, &key); /* cannot codec_fail: pass 1 walked the same bytes */
-        codec_mp_next(&r, &val);
+        /* cannot fail: pass 1 walked the same bytes */
+        (void)(codec_mp_next(&r, &key) || codec_mp_next(&r, &val));
         int f = -1;
         for (int q = 0; q < R__COUNT && f < 0; q++)
             if (codec_keyeq(&key, req_keys[q]))
@@ -376,8 +376,10 @@ int codec_request_msgpack(const char *p, size_t len, codec_request *req, char ms
         if (seen & B(f))
             return codec_fail(msg, "duplicate field '%s'", req_keys[f]);
         seen |= B(f);
-        if (f == R_OP || f == R_RID)
+        if (f == R_OP || f == R_RID) { /* done in pass 1 */
+            codec_mp_skip(&r, &val, 1);
             continue;
+        }
         if (!((op->req | op->opt) & B(f)))
             return codec_fail(msg, "field '%s' is not allowed for op '%s'", req_keys[f], op->name);
         if (val.kind == MK_NIL && (op->opt & B(f)))

@@ -295,8 +295,8 @@ static void get_name(vctx *v, json_t *obj, const char *key, char *dst)
 }
 
 /* Integer field in [lo, hi]; def when absent (a problem if required). obj may be NULL. */
-static uint32_t get_int(vctx *v, json_t *obj, const char *key, bool required, long long def,
-                        long long lo, long long hi)
+static long long get_int(vctx *v, json_t *obj, const char *key, bool required, long long def,
+                         long long lo, long long hi)
 {
     size_t o = path_key(v, key);
     json_t *val = obj ? json_object_get(obj, key) : NULL;
@@ -310,7 +310,7 @@ static uint32_t get_int(vctx *v, json_t *obj, const char *key, bool required, lo
     else if (val)
         x = json_integer_value(val);
     path_pop(v, o);
-    return (uint32_t)x; /* the one signed field (utc_offset_min) casts back */
+    return x;
 }
 
 /* "HH:MM" → minutes; "24:00" only when allow_24. Returns -1 when invalid. */

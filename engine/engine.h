@@ -151,14 +151,16 @@ typedef struct eng_event {
     uint8_t recalls;                /* recalled: the count after this recall */
     uint8_t score;                  /* feedback */
     int32_t day;                    /* day.rollover: the new hall-local day (days since epoch) */
-    bool has_pii;
-    eng_pii pii;                    /* issued (never public) */
+    bool has_pii;                   /* pii below is meaningful */
     const char *idem;               /* issued: NULL or key */
     const char *comment;            /* feedback: NULL or text (never public) */
     const char *config_json;        /* hall.config: the full config JSON */
     size_t config_len;
-    /* service.wait (derived): up to 16 services whose estimate changed */
-    uint8_t nwait;
+    uint8_t nwait;                  /* service.wait: items of wait[] in use */
+    /* Large tail, read only as has_pii / nwait say: eng_evbuf_push zeroes
+     * the event only up to here, which keeps the command path cheap. */
+    eng_pii pii; /* issued (never public) */
+    /* service.wait: up to 16 services whose estimate changed */
     struct eng_wait_item {
         char service[ENG_ID_MAX + 1];
         uint32_t waiting, eta_s, oldest_wait_s;

@@ -30,8 +30,10 @@
     X(QUOTA, "quota_exhausted", 409)                                                               \
     X(NOMEM, "internal", 500)
 
+#define ANT_OK 0
+
+/* Row indices of the table, from 0. */
 enum {
-    ANT_OK = 0,
 #define ANT_X_ENUM(name, wire, status) ANT_E##name##_IDX,
     ANT_ERROR_TABLE(ANT_X_ENUM)
 #undef ANT_X_ENUM

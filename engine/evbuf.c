@@ -1,4 +1,5 @@
 /* evbuf.c — growable event lists whose strings live in blocks that never move. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +54,7 @@ eng_event *eng_evbuf_push(eng_evbuf *b)
         b->cap = ncap;
     }
     eng_event *ev = &b->ev[b->n++];
-    memset(ev, 0, sizeof *ev);
+    memset(ev, 0, offsetof(eng_event, pii)); /* the tail is read only as has_pii/nwait say */
     return ev;
 }
 

@@ -32,7 +32,9 @@ eng_event *events_new(eng_hall *h, eng_evbuf *out, int type, int64_t at)
 
 static struct eng_ticket *ticket_of(eng_hall *h, const eng_event *ev)
 {
-    return hall_ticket_find(h, ev->tid);
+    struct eng_ticket *t = hall_ticket_find(h, ev->tid);
+    h->hint = t;
+    return t;
 }
 
 static int lane_of(const struct eng_ticket *t)
@@ -90,10 +92,11 @@ static int ev_issued(eng_hall *h, const eng_event *ev, char msg[200])
     t->issued_at = t->enqueued_at = t->rank_at = ev->at;
     t->order = ++h->order;
     if (ev->has_pii) {
-        t->pii = malloc(sizeof *t->pii);
-        if (!t->pii)
+        struct eng_ticket_extra *x = hall_ticket_extra(t);
+        if (!x)
             return ANT_ENOMEM;
-        *t->pii = ev->pii;
+        x->has_pii = true;
+        x->pii = ev->pii;
     }
     if (ev->idem) {
         t->idem = strdup(ev->idem);
@@ -242,7 +245,7 @@ static int ev_no_show(eng_hall *h, const eng_event *ev, char msg[200])
     if (rc)
         return rc;
     t->state = ENG_ST_NO_SHOW;
-    t->no_show_at = ev->at;
+    t->finished_at = ev->at;
     c->cur = NULL;
     h->svc[t->service].acc.no_show++;
     c->acc.no_show++;
@@ -286,8 +289,8 @@ static int ev_feedback(eng_hall *h, const eng_event *ev, char msg[200])
         BAD("ticket.feedback: ticket is not done, already rated, or score out of range");
     t->score = ev->score;
     if (ev->comment) {
-        t->comment = strdup(ev->comment);
-        if (!t->comment)
+        struct eng_ticket_extra *x = hall_ticket_extra(t);
+        if (!x || !(x->comment = strdup(ev->comment)))
             return ANT_ENOMEM;
     }
     h->svc[t->service].acc.skm_sum += ev->score;

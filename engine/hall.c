@@ -70,6 +70,9 @@ static uint32_t hash_str(const char *s)
 
 struct eng_ticket *hall_ticket_find(const eng_hall *h, const uint8_t tid[ENG_TID_LEN])
 {
+    /* a command's events name the ticket the command just resolved */
+    if (h->hint && memcmp(h->hint->tid, tid, ENG_TID_LEN) == 0)
+        return h->hint;
     if (!h->nbuckets)
         return NULL;
     struct eng_ticket *t = h->byid[hash_tid(tid) & (h->nbuckets - 1)];
@@ -80,38 +83,58 @@ struct eng_ticket *hall_ticket_find(const eng_hall *h, const uint8_t tid[ENG_TID
 
 struct eng_ticket *hall_ticket_by_idem(const eng_hall *h, const char *idem)
 {
-    if (!h->nbuckets)
+    if (!h->nidem_slots)
         return NULL;
-    struct eng_ticket *t = h->byidem[hash_str(idem) & (h->nbuckets - 1)];
-    while (t && strcmp(t->idem, idem) != 0)
-        t = t->inext;
-    return t;
+    uint32_t mask = h->nidem_slots - 1;
+    for (uint32_t i = hash_str(idem) & mask;; i = (i + 1) & mask) {
+        struct eng_ticket *t = h->byidem[i];
+        if (!t || strcmp(t->idem, idem) == 0)
+            return t;
+    }
+}
+
+static void idem_put(struct eng_ticket **slots, uint32_t nslots, struct eng_ticket *t)
+{
+    uint32_t mask = nslots - 1;
+    uint32_t i = hash_str(t->idem) & mask;
+    while (slots[i])
+        i = (i + 1) & mask;
+    slots[i] = t;
+}
+
+/* Add t to the idem table, growing it to keep it at most half full. */
+static int idem_add(eng_hall *h, struct eng_ticket *t)
+{
+    if ((h->nidem + 1) * 2 > h->nidem_slots) {
+        uint32_t n = h->nidem_slots ? h->nidem_slots * 2 : 64;
+        struct eng_ticket **slots = calloc(n, sizeof *slots);
+        if (!slots)
+            return ANT_ENOMEM;
+        for (uint32_t i = 0; i < h->nidem_slots; i++)
+            if (h->byidem[i])
+                idem_put(slots, n, h->byidem[i]);
+        free(h->byidem);
+        h->byidem = slots;
+        h->nidem_slots = n;
+    }
+    idem_put(h->byidem, h->nidem_slots, t);
+    h->nidem++;
+    return 0;
 }
 
 static int rehash(eng_hall *h, uint32_t nb)
 {
     struct eng_ticket **byid = calloc(nb, sizeof *byid);
-    struct eng_ticket **byidem = calloc(nb, sizeof *byidem);
-    if (!byid || !byidem) {
-        free(byid);
-        free(byidem);
+    if (!byid)
         return ANT_ENOMEM;
-    }
     for (uint32_t i = 0; i < h->nall; i++) {
         struct eng_ticket *t = h->all[i];
         uint32_t b = hash_tid(t->tid) & (nb - 1);
         t->hnext = byid[b];
         byid[b] = t;
-        if (t->idem) {
-            b = hash_str(t->idem) & (nb - 1);
-            t->inext = byidem[b];
-            byidem[b] = t;
-        }
     }
     free(h->byid);
-    free(h->byidem);
     h->byid = byid;
-    h->byidem = byidem;
     h->nbuckets = nb;
     return 0;
 }
@@ -142,12 +165,26 @@ struct eng_ticket *hall_ticket_new(eng_hall *h)
     return t;
 }
 
+struct eng_ticket_extra *hall_ticket_extra(struct eng_ticket *t)
+{
+    if (!t->x)
+        t->x = calloc(1, sizeof *t->x);
+    return t->x;
+}
+
 int hall_reindex(eng_hall *h)
 {
     uint32_t nb = 256;
     while (nb < h->nall)
         nb *= 2;
-    return rehash(h, nb);
+    int rc = rehash(h, nb);
+    free(h->byidem);
+    h->byidem = NULL;
+    h->nidem = h->nidem_slots = 0;
+    for (uint32_t i = 0; i < h->nall && rc == 0; i++)
+        if (h->all[i]->idem)
+            rc = idem_add(h, h->all[i]);
+    return rc;
 }
 
 int hall_ticket_index(eng_hall *h, struct eng_ticket *t)
@@ -157,20 +194,17 @@ int hall_ticket_index(eng_hall *h, struct eng_ticket *t)
     uint32_t b = hash_tid(t->tid) & (h->nbuckets - 1);
     t->hnext = h->byid[b];
     h->byid[b] = t;
-    if (t->idem) {
-        b = hash_str(t->idem) & (h->nbuckets - 1);
-        t->inext = h->byidem[b];
-        h->byidem[b] = t;
-    }
-    return 0;
+    return t->idem ? idem_add(h, t) : 0;
 }
 
 void hall_tickets_clear(eng_hall *h)
 {
     for (uint32_t i = 0; i < h->nall; i++) {
-        free(h->all[i]->pii);
-        free(h->all[i]->idem);
-        free(h->all[i]->comment);
+        struct eng_ticket *t = h->all[i];
+        if (t->x)
+            free(t->x->comment);
+        free(t->x);
+        free(t->idem);
     }
     while (h->chunks) {
         eng_chunk *nx = h->chunks->next;
@@ -178,10 +212,12 @@ void hall_tickets_clear(eng_hall *h)
         h->chunks = nx;
     }
     h->nall = 0;
-    if (h->nbuckets) {
+    h->hint = NULL;
+    if (h->nbuckets)
         memset(h->byid, 0, h->nbuckets * sizeof *h->byid);
-        memset(h->byidem, 0, h->nbuckets * sizeof *h->byidem);
-    }
+    if (h->nidem_slots)
+        memset(h->byidem, 0, h->nidem_slots * sizeof *h->byidem);
+    h->nidem = 0;
     for (uint16_t i = 0; i < h->nsvc; i++)
         memset(h->svc[i].lane, 0, sizeof h->svc[i].lane);
     for (uint16_t i = 0; i < h->nctr; i++)
@@ -438,15 +474,19 @@ void hall_ticket_code(const eng_hall *h, const struct eng_ticket *t, char out[8]
 
 void hall_view(eng_hall *h, const struct eng_ticket *t, eng_ticket_view *v)
 {
-    memset(v, 0, sizeof *v);
+    /* plain copies: this runs on every command, snprintf would dominate it */
     memcpy(v->tid, t->tid, ENG_TID_LEN);
     memcpy(v->secret, t->secret, ENG_SECRET_LEN);
-    hall_ticket_code(h, t, v->code);
+    memcpy(v->code, t->code, sizeof v->code);
     if (t->service < h->nsvc)
-        snprintf(v->service, sizeof v->service, "%s", h->svc[t->service].id);
+        memcpy(v->service, h->svc[t->service].id, sizeof v->service);
+    else
+        v->service[0] = '\0';
     if (t->counter != ENG_NONE && t->counter < h->nctr) {
-        snprintf(v->counter, sizeof v->counter, "%s", h->ctr[t->counter].id);
-        snprintf(v->label, sizeof v->label, "%s", h->ctr[t->counter].label);
+        memcpy(v->counter, h->ctr[t->counter].id, sizeof v->counter);
+        memcpy(v->label, h->ctr[t->counter].label, sizeof v->label);
+    } else {
+        v->counter[0] = v->label[0] = '\0';
     }
     v->state = t->state;
     v->prio = t->prio;
@@ -459,10 +499,9 @@ void hall_view(eng_hall *h, const struct eng_ticket *t, eng_ticket_view *v)
     v->finished_at = t->finished_at;
     v->position = t->position;
     v->eta_s = t->eta_s;
-    if (t->pii) {
-        v->has_pii = true;
-        v->pii = *t->pii;
-    }
+    v->has_pii = t->x && t->x->has_pii;
+    if (v->has_pii)
+        v->pii = t->x->pii;
 }
 
 /* ---- reads ------------------------------------------------------------- */

@@ -14,10 +14,10 @@ struct eng_ticket {
     uint8_t tid[ENG_TID_LEN];
     uint8_t secret[ENG_SECRET_LEN];
     struct eng_ticket *hnext;      /* id hash chain */
-    struct eng_ticket *inext;      /* idem hash chain */
     struct eng_ticket *prev, *next; /* lane links while waiting */
     uint64_t order;                /* hall-wide enqueue counter: ties go to the earlier */
-    int64_t issued_at, enqueued_at, rank_at, called_at, started_at, finished_at, no_show_at;
+    /* finished_at: done, cancelled, or marked no-show */
+    int64_t issued_at, enqueued_at, rank_at, called_at, started_at, finished_at;
     uint32_t number;
     uint32_t idx;                  /* position in hall->all */
     char code[8];                  /* fixed at issue: a transfer keeps it */
@@ -26,9 +26,15 @@ struct eng_ticket {
     uint16_t counter;              /* index into hall->ctr, ENG_NONE when none */
     uint8_t state, prio, channel, recalls, score;
     uint8_t wait_recorded;         /* first call of this enqueue already counted in stats */
-    eng_pii *pii;                  /* owned, NULL when none */
     char *idem;                    /* owned, NULL when none */
-    char *comment;                 /* owned feedback comment, NULL when none */
+    struct eng_ticket_extra *x;    /* owned, NULL when none: rare data kept out of line */
+};
+
+/* What few tickets carry; out of line so a waiting ticket stays small. */
+struct eng_ticket_extra {
+    bool has_pii;
+    eng_pii pii;
+    char *comment; /* owned feedback comment, NULL when none */
 };
 
 typedef struct eng_lane {
@@ -111,8 +117,10 @@ struct eng_hall {
     struct eng_ticket **all;    /* owned array of pointers, issue order */
     uint32_t nall, capall;
     struct eng_ticket **byid;   /* owned hash buckets */
-    struct eng_ticket **byidem; /* owned hash buckets */
-    uint32_t nbuckets;          /* power of two */
+    uint32_t nbuckets;          /* power of two, ≥ nall */
+    struct eng_ticket **byidem; /* owned open-addressing table of tickets with an idem key */
+    uint32_t nidem, nidem_slots; /* slots: power of two, ≥ 2 × nidem */
+    struct eng_ticket *hint;    /* last ticket a command resolved: its events find it first */
     /* board */
     eng_call_rec calls[ENG_NOW_CALLING];
     uint32_t ncalls, call_head; /* ring: call_head is the next slot */
@@ -130,6 +138,7 @@ struct eng_ticket *hall_ticket_find(const eng_hall *h, const uint8_t tid[ENG_TID
 struct eng_ticket *hall_ticket_by_idem(const eng_hall *h, const char *idem);
 struct eng_ticket *hall_ticket_new(eng_hall *h); /* zeroed, registered in `all`; NULL on ENOMEM */
 int hall_ticket_index(eng_hall *h, struct eng_ticket *t); /* add to id (and idem) hashes */
+struct eng_ticket_extra *hall_ticket_extra(struct eng_ticket *t); /* get or create; NULL on ENOMEM */
 int hall_reindex(eng_hall *h);                            /* rebuild both hashes from all[] */
 void hall_tickets_clear(eng_hall *h);
 int hall_svc_find(const eng_hall *h, const char *id);

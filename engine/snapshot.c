@@ -100,7 +100,7 @@ int eng_snapshot_encode(const eng_hall *h, char **buf, size_t *len)
     msgpack_pack_array(&pk, h->nall);
     for (uint32_t i = 0; i < h->nall; i++) {
         const struct eng_ticket *t = h->all[i];
-        msgpack_pack_array(&pk, 23);
+        msgpack_pack_array(&pk, 22);
         pk_bin(&pk, t->tid, ENG_TID_LEN);
         pk_bin(&pk, t->secret, ENG_SECRET_LEN);
         pk_str(&pk, t->code);
@@ -120,17 +120,16 @@ int eng_snapshot_encode(const eng_hall *h, char **buf, size_t *len)
         msgpack_pack_int64(&pk, t->called_at);
         msgpack_pack_int64(&pk, t->started_at);
         msgpack_pack_int64(&pk, t->finished_at);
-        msgpack_pack_int64(&pk, t->no_show_at);
-        if (t->pii) {
+        if (t->x && t->x->has_pii) {
             msgpack_pack_array(&pk, 3);
-            pk_str(&pk, t->pii->phone);
-            pk_str(&pk, t->pii->name);
-            pk_str(&pk, t->pii->nik);
+            pk_str(&pk, t->x->pii.phone);
+            pk_str(&pk, t->x->pii.name);
+            pk_str(&pk, t->x->pii.nik);
         } else {
             msgpack_pack_nil(&pk);
         }
         pk_opt_str(&pk, t->idem);
-        pk_opt_str(&pk, t->comment);
+        pk_opt_str(&pk, t->x ? t->x->comment : NULL);
     }
 
     /* services, with their lanes as ticket indices in queue order */
@@ -386,7 +385,7 @@ static int rd_row(codec_mrd *r, eng_stat_row *x)
 
 static int rd_ticket(codec_mrd *r, eng_hall *h, struct eng_ticket *t)
 {
-    int rc = rd_array(r, 23, NULL, "ticket");
+    int rc = rd_array(r, 22, NULL, "ticket");
     uint64_t order;
     if (rc || (rc = rd_bin(r, t->tid, ENG_TID_LEN, "ticket.id")) ||
         (rc = rd_bin(r, t->secret, ENG_SECRET_LEN, "ticket.secret")) ||
@@ -406,8 +405,7 @@ static int rd_ticket(codec_mrd *r, eng_hall *h, struct eng_ticket *t)
         (rc = rd_i64(r, &t->rank_at, "ticket.rank_at")) ||
         (rc = rd_i64(r, &t->called_at, "ticket.called_at")) ||
         (rc = rd_i64(r, &t->started_at, "ticket.started_at")) ||
-        (rc = rd_i64(r, &t->finished_at, "ticket.finished_at")) ||
-        (rc = rd_i64(r, &t->no_show_at, "ticket.no_show_at")))
+        (rc = rd_i64(r, &t->finished_at, "ticket.finished_at")))
         return rc;
     t->order = order;
     if (t->service >= h->nsvc || (t->counter != ENG_NONE && t->counter >= h->nctr))
@@ -416,18 +414,29 @@ static int rd_ticket(codec_mrd *r, eng_hall *h, struct eng_ticket *t)
     if ((rc = codec_mp_next(r, &v)))
         return rc;
     if (v.kind == MK_ARRAY && v.n == 3) {
-        if (!(t->pii = calloc(1, sizeof *t->pii)))
+        struct eng_ticket_extra *x = hall_ticket_extra(t);
+        if (!x)
             return ANT_ENOMEM;
-        if ((rc = rd_str(r, t->pii->phone, sizeof t->pii->phone, "ticket.pii")) ||
-            (rc = rd_str(r, t->pii->name, sizeof t->pii->name, "ticket.pii")) ||
-            (rc = rd_str(r, t->pii->nik, sizeof t->pii->nik, "ticket.pii")))
+        x->has_pii = true;
+        if ((rc = rd_str(r, x->pii.phone, sizeof x->pii.phone, "ticket.pii")) ||
+            (rc = rd_str(r, x->pii.name, sizeof x->pii.name, "ticket.pii")) ||
+            (rc = rd_str(r, x->pii.nik, sizeof x->pii.nik, "ticket.pii")))
             return rc;
     } else if (v.kind != MK_NIL) {
         return SNAP_FAIL("snapshot ticket %s: citizen data must be nil or 3 strings", t->code);
     }
+    char *comment = NULL;
     if ((rc = rd_opt_dup(r, ENG_IDEM_MAX, &t->idem, "ticket.idem")) ||
-        (rc = rd_opt_dup(r, ENG_COMMENT_MAX, &t->comment, "ticket.comment")))
+        (rc = rd_opt_dup(r, ENG_COMMENT_MAX, &comment, "ticket.comment")))
         return rc;
+    if (comment) {
+        struct eng_ticket_extra *x = hall_ticket_extra(t);
+        if (!x) {
+            free(comment);
+            return ANT_ENOMEM;
+        }
+        x->comment = comment;
+    }
     return 0;
 }
 
