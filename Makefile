@@ -53,6 +53,8 @@ configure = if [ ! -f $(1)/CMakeCache.txt ]; then \
 		echo "cmake -S . -B $(1) $(2) $(CMAKE_ARGS)"; cmake -S . -B $(1) $(2) $(CMAKE_ARGS); \
 	fi
 
+
+.PHONY: node-deps
 .PHONY: all build deps test check asan tsan format format-check bench run crash-test clean help
 
 all: build
@@ -84,7 +86,7 @@ deps:
 # The CI entry point (.ci/run). Runs every test under ASan+UBSan with leak
 # detection, then the format check, and ends with one line "N passed, N failed"
 # (ctest's tests plus the format check) for the CI to read.
-test: deps
+test: deps node-deps
 	@{ $(call configure,$(ASAN_DIR),-DANT_SANITIZE=asan -DCMAKE_BUILD_TYPE=Debug) \
 	  && cmake --build $(ASAN_DIR) -j$(JOBS); } \
 	  || { echo "make test: the build in $(ASAN_DIR) failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -106,6 +108,12 @@ test: deps
 	[ $$test_rc -eq 0 ] && [ $$fmt_rc -eq 0 ]
 
 check: test
+
+# npm packages for the interop tests (ws, @msgpack/msgpack), pinned by the lock file.
+node-deps:
+	@if [ -f tests/integration/package-lock.json ]; then \
+		npm --prefix tests/integration ci --no-audit --no-fund --loglevel=error; \
+	fi
 
 asan:
 	@$(call configure,$(ASAN_DIR),-DANT_SANITIZE=asan -DCMAKE_BUILD_TYPE=Debug)

@@ -88,7 +88,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--json"))
             json = 1;
         else {
-            fprintf(stderr, "usage: engine-bench [--halls N] [--waiting N] [--cycles N] [--json]\n");
+            fprintf(stderr,
+                    "usage: engine-bench [--halls N] [--waiting N] [--cycles N] [--json]\n");
             return 2;
         }
     }
@@ -115,7 +116,8 @@ int main(int argc, char **argv)
     struct mallinfo2 before = mallinfo2();
     for (int w = 0; w < waiting; w++)
         for (int i = 0; i < nhalls; i++) {
-            eng_cmd c = {.type = ENG_CMD_ISSUE, .service = services[w % 4],
+            eng_cmd c = {.type = ENG_CMD_ISSUE,
+                         .service = services[w % 4],
                          .prio = (w % 10 == 0) ? ENG_PRIO_ELDERLY : ENG_PRIO_NONE};
             fill_random(c.tid, sizeof c.tid);
             fill_random(c.secret, sizeof c.secret);

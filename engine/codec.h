@@ -72,15 +72,15 @@ enum codec_op {
                          reinstate, cancel, feedback, counter_open/close/pause/resume */
 };
 typedef struct codec_request {
-    int op;                 /* enum codec_op */
+    int op; /* enum codec_op */
     char op_name[24];
     /* rid: echoed back as given; any of nil, int, uint, string (≤ 64 bytes) */
-    int rid_type;           /* 0 absent, 1 int, 2 uint, 3 string */
+    int rid_type; /* 0 absent, 1 int, 2 uint, 3 string */
     int64_t rid_i;
     uint64_t rid_u;
     char rid_s[65];
     char hall[ENG_ID_MAX + 1];
-    char token[129];        /* auth */
+    char token[129]; /* auth */
     bool has_since;
     uint64_t since;         /* subscribe */
     char ticket_secret[33]; /* cancel/feedback by a citizen: hex secret, "" when absent */
@@ -105,6 +105,5 @@ typedef struct codec_request {
  */
 int codec_request_msgpack(const char *p, size_t len, codec_request *req, char msg[200]);
 int codec_request_json(const char *p, size_t len, codec_request *req, char msg[200]);
-
 
 #endif

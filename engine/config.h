@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ENG_ID_MAX 32     /* ids match [a-z0-9][a-z0-9-]{0,31} */
-#define ENG_NAME_MAX 128  /* display names and labels, bytes of UTF-8 */
+#define ENG_ID_MAX 32    /* ids match [a-z0-9][a-z0-9-]{0,31} */
+#define ENG_NAME_MAX 128 /* display names and labels, bytes of UTF-8 */
 #define ENG_MAX_AGENCIES 64
 #define ENG_MAX_SERVICES 128
 #define ENG_MAX_COUNTERS 256
@@ -30,8 +30,8 @@ typedef struct eng_agency_cfg {
 typedef struct eng_service_cfg {
     char id[ENG_ID_MAX + 1];
     char name[ENG_NAME_MAX + 1];
-    char prefix[3];   /* 1–2 upper-case letters, NUL-terminated */
-    uint16_t agency;  /* index into eng_config.agencies */
+    char prefix[3];  /* 1–2 upper-case letters, NUL-terminated */
+    uint16_t agency; /* index into eng_config.agencies */
     uint32_t est_service_s;
     uint32_t sla_wait_s;
     uint32_t daily_quota; /* 0 = unlimited */
@@ -55,21 +55,21 @@ typedef struct eng_config {
     uint16_t nclosed;
     int32_t closed_days[ENG_MAX_CLOSED_DATES]; /* days since 1970-01-01, sorted */
     uint16_t nagencies, nservices, ncounters;
-    eng_agency_cfg *agencies;   /* owned, nagencies items */
-    eng_service_cfg *services;  /* owned, nservices items */
-    eng_counter_cfg *counters;  /* owned, ncounters items */
+    eng_agency_cfg *agencies;      /* owned, nagencies items */
+    eng_service_cfg *services;     /* owned, nservices items */
+    eng_counter_cfg *counters;     /* owned, ncounters items */
     uint32_t prio_max_consecutive; /* priority.max_consecutive, default 2 */
     uint32_t min_recalls;          /* no_show.min_recalls, default 1 */
     uint32_t reinstate_within_s;   /* no_show.reinstate_within_s, default 1800 */
     bool self_service;
-    char *json;      /* owned: canonical JSON text of the whole config (compact, sorted keys) */
+    char *json; /* owned: canonical JSON text of the whole config (compact, sorted keys) */
     size_t json_len;
 } eng_config;
 
 /* Problems found while validating; each a "path: reason" line. */
 #define ENG_PROBLEMS_MAX 64
 typedef struct eng_problems {
-    int count;     /* may exceed ENG_PROBLEMS_MAX; only the first ENG_PROBLEMS_MAX are kept */
+    int count; /* may exceed ENG_PROBLEMS_MAX; only the first ENG_PROBLEMS_MAX are kept */
     char msg[ENG_PROBLEMS_MAX][160];
 } eng_problems;
 

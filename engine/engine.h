@@ -38,7 +38,13 @@ enum eng_state {
     ENG_ST_EXPIRED,
 };
 enum eng_counter_state { ENG_CS_CLOSED = 0, ENG_CS_OPEN, ENG_CS_PAUSED };
-enum eng_prio { ENG_PRIO_NONE = 0, ENG_PRIO_ELDERLY, ENG_PRIO_DISABLED, ENG_PRIO_PREGNANT, ENG_PRIO_CHILD };
+enum eng_prio {
+    ENG_PRIO_NONE = 0,
+    ENG_PRIO_ELDERLY,
+    ENG_PRIO_DISABLED,
+    ENG_PRIO_PREGNANT,
+    ENG_PRIO_CHILD
+};
 enum eng_channel { ENG_CH_KIOSK = 0, ENG_CH_WEB, ENG_CH_APP, ENG_CH_STAFF };
 enum eng_placement { ENG_PLACE_LAST = 0, ENG_PLACE_FIRST };
 
@@ -54,10 +60,10 @@ int eng_channel_from_name(const char *s);
 
 enum eng_cmd_type {
     ENG_CMD_ISSUE = 1,
-    ENG_CMD_CALL,     /* call next, or the named ticket when has_ticket */
+    ENG_CMD_CALL, /* call next, or the named ticket when has_ticket */
     ENG_CMD_RECALL,
     ENG_CMD_START,
-    ENG_CMD_FINISH,   /* optional transfer_to + placement */
+    ENG_CMD_FINISH, /* optional transfer_to + placement */
     ENG_CMD_NO_SHOW,
     ENG_CMD_REINSTATE,
     ENG_CMD_CANCEL,
@@ -66,7 +72,7 @@ enum eng_cmd_type {
     ENG_CMD_COUNTER_CLOSE,
     ENG_CMD_COUNTER_PAUSE,
     ENG_CMD_COUNTER_RESUME,
-    ENG_CMD_CONFIG,   /* replace the hall's config (config_json) */
+    ENG_CMD_CONFIG, /* replace the hall's config (config_json) */
     ENG_CMD__COUNT
 };
 
@@ -82,21 +88,21 @@ typedef struct eng_pii {
  * NUL-terminated; the caller has already checked lengths (the codec does).
  */
 typedef struct eng_cmd {
-    uint8_t type;                /* enum eng_cmd_type */
-    const char *service;         /* issue */
-    const char *counter;         /* counter commands */
-    bool has_ticket;             /* ticket id is set (call specific, reinstate, cancel, feedback) */
-    uint8_t tid[ENG_TID_LEN];    /* issue: the new id (from a CSPRNG); else the target */
+    uint8_t type;             /* enum eng_cmd_type */
+    const char *service;      /* issue */
+    const char *counter;      /* counter commands */
+    bool has_ticket;          /* ticket id is set (call specific, reinstate, cancel, feedback) */
+    uint8_t tid[ENG_TID_LEN]; /* issue: the new id (from a CSPRNG); else the target */
     uint8_t secret[ENG_SECRET_LEN]; /* issue: the new secret (from a CSPRNG) */
-    uint8_t prio;                /* issue: enum eng_prio */
-    uint8_t channel;             /* issue: enum eng_channel */
-    const char *idem;            /* issue: NULL or 1–64 printable chars */
+    uint8_t prio;                   /* issue: enum eng_prio */
+    uint8_t channel;                /* issue: enum eng_channel */
+    const char *idem;               /* issue: NULL or 1–64 printable chars */
     const char *phone, *name, *nik; /* issue: NULL or the citizen data (validated by eng_apply) */
-    const char *transfer_to;     /* finish: NULL or a service id */
-    uint8_t placement;           /* finish: enum eng_placement */
-    uint8_t score;               /* feedback: 1..4 */
-    const char *comment;         /* feedback: NULL or text */
-    const char *config_json;     /* config: the new config JSON */
+    const char *transfer_to;        /* finish: NULL or a service id */
+    uint8_t placement;              /* finish: enum eng_placement */
+    uint8_t score;                  /* feedback: 1..4 */
+    const char *comment;            /* feedback: NULL or text */
+    const char *config_json;        /* config: the new config JSON */
     size_t config_len;
 } eng_cmd;
 
@@ -114,7 +120,7 @@ enum eng_ev_type {
     ENG_EV_TICKET_CANCELLED,
     ENG_EV_TICKET_FEEDBACK, /* internal: stored, never broadcast */
     ENG_EV_COUNTER_STATE,
-    ENG_EV_SERVICE_WAIT,    /* derived: broadcast only, never stored or replayed */
+    ENG_EV_SERVICE_WAIT, /* takes a seq, stored and replayed (docs/engine.md) */
     ENG_EV_HALL_CONFIG,
     ENG_EV_DAY_ROLLOVER,
     ENG_EV__COUNT
@@ -133,30 +139,32 @@ bool eng_ev_public(int type);
  * decoder's arena) and live as long as it.
  */
 typedef struct eng_event {
-    uint8_t type;   /* enum eng_ev_type */
-    uint64_t seq;   /* hall seq, +1 per event, gapless */
-    int64_t at;     /* ms since the epoch */
+    uint8_t type; /* enum eng_ev_type */
+    uint64_t seq; /* hall seq, +1 per event, gapless */
+    int64_t at;   /* ms since the epoch */
     char hall[ENG_ID_MAX + 1];
     uint8_t tid[ENG_TID_LEN];       /* ticket events */
     uint8_t secret[ENG_SECRET_LEN]; /* issued (never public) */
     char code[8];                   /* ticket events: "A001"… */
-    char service[ENG_ID_MAX + 1];   /* ticket events: the ticket's service (transferred: the new one) */
+    char service[ENG_ID_MAX +
+                 1]; /* ticket events: the ticket's service (transferred: the new one) */
     char from_service[ENG_ID_MAX + 1]; /* transferred: the old one */
-    char counter[ENG_ID_MAX + 1];   /* called/recalled/serving/done/no_show/transferred, counter.state */
-    uint32_t number;                /* issued: daily number within the service */
-    uint8_t prio;                   /* issued: reason (never public; public sees prio != 0) */
-    uint8_t channel;                /* issued */
-    uint8_t placement;              /* transferred, reinstated (always first) */
-    uint8_t counter_state;          /* counter.state */
-    uint8_t recalls;                /* recalled: the count after this recall */
-    uint8_t score;                  /* feedback */
-    int32_t day;                    /* day.rollover: the new hall-local day (days since epoch) */
-    bool has_pii;                   /* pii below is meaningful */
-    const char *idem;               /* issued: NULL or key */
-    const char *comment;            /* feedback: NULL or text (never public) */
-    const char *config_json;        /* hall.config: the full config JSON */
+    char counter[ENG_ID_MAX +
+                 1];         /* called/recalled/serving/done/no_show/transferred, counter.state */
+    uint32_t number;         /* issued: daily number within the service */
+    uint8_t prio;            /* issued: reason (never public; public sees prio != 0) */
+    uint8_t channel;         /* issued */
+    uint8_t placement;       /* transferred, reinstated (always first) */
+    uint8_t counter_state;   /* counter.state */
+    uint8_t recalls;         /* recalled: the count after this recall */
+    uint8_t score;           /* feedback */
+    int32_t day;             /* day.rollover: the new hall-local day (days since epoch) */
+    bool has_pii;            /* pii below is meaningful */
+    const char *idem;        /* issued: NULL or key */
+    const char *comment;     /* feedback: NULL or text (never public) */
+    const char *config_json; /* hall.config: the full config JSON */
     size_t config_len;
-    uint8_t nwait;                  /* service.wait: items of wait[] in use */
+    uint8_t nwait; /* service.wait: items of wait[] in use */
     /* Large tail, read only as has_pii / nwait say: eng_evbuf_push zeroes
      * the event only up to here, which keeps the command path cheap. */
     eng_pii pii; /* issued (never public) */
@@ -222,9 +230,9 @@ int32_t eng_hall_day_of(const eng_hall *h, int64_t now);
 
 /* Result of eng_apply. */
 typedef struct eng_result {
-    int rc;                 /* 0 or ANT_E* */
-    char msg[200];          /* human message naming the problem when rc < 0; no citizen data */
-    bool replayed;          /* issue: the idem key matched an earlier ticket; no events */
+    int rc;        /* 0 or ANT_E* */
+    char msg[200]; /* human message naming the problem when rc < 0; no citizen data */
+    bool replayed; /* issue: the idem key matched an earlier ticket; no events */
     bool has_ticket;
     /* the ticket the command acted on (call: the called one); its position
      * and eta_s are not refreshed here — commands stay cheap — so a reply
@@ -244,15 +252,16 @@ int eng_apply(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_
 
 /*
  * Time passes: emit day.rollover if the hall-local day changed, and a
- * service.wait event (derived, at most once a second) when estimates
- * changed. Call at least once a second. Returns 0 or ANT_ENOMEM.
+ * service.wait event (at most once a second; it takes a seq like every
+ * event and is stored and replayed) when estimates changed. Call at least once a second. Returns 0
+ * or ANT_ENOMEM.
  */
 int eng_tick(eng_hall *h, int64_t now, eng_evbuf *out);
 
 /*
- * Rebuild state from one stored event (everything but service.wait). The
- * event's seq must be eng_hall_seq(h) + 1. Returns 0, or ANT_EINTERNAL with
- * msg set when the event does not fit the state (corrupt log).
+ * Rebuild state from one stored event (service.wait included: it only
+ * remembers what was sent). The event's seq must be eng_hall_seq(h) + 1. Returns 0, or
+ * ANT_EINTERNAL with msg set when the event does not fit the state (corrupt log).
  */
 int eng_replay(eng_hall *h, const eng_event *ev, char msg[200]);
 
@@ -261,7 +270,8 @@ int eng_replay(eng_hall *h, const eng_event *ev, char msg[200]);
 /* Find a ticket of the current day by id; fills *view (caller-owned). 0 or ANT_ENOTFOUND. */
 int eng_ticket_get(eng_hall *h, const uint8_t tid[ENG_TID_LEN], int64_t now, eng_ticket_view *view);
 
-/* Per-service live figures (estimates refreshed lazily, at most once a second or after a change). */
+/* Per-service live figures (estimates refreshed lazily, at most once a second or after a change).
+ */
 typedef struct eng_service_live {
     uint32_t waiting, eta_s, oldest_wait_s;
 } eng_service_live;
@@ -276,10 +286,11 @@ typedef struct eng_board_call {
     int64_t at;
 } eng_board_call;
 typedef struct eng_counter_live {
-    uint8_t state;       /* enum eng_counter_state */
-    char ticket[8];      /* code of the called/serving ticket, "" when none */
+    uint8_t state;  /* enum eng_counter_state */
+    char ticket[8]; /* code of the called/serving ticket, "" when none */
 } eng_counter_live;
-int eng_now_calling(const eng_hall *h, eng_board_call out[ENG_NOW_CALLING]); /* returns count, newest first */
+int eng_now_calling(const eng_hall *h,
+                    eng_board_call out[ENG_NOW_CALLING]); /* returns count, newest first */
 void eng_counter_live_get(const eng_hall *h, int counter_idx, eng_counter_live *out);
 
 /* Estimate version: changes whenever any estimate changes (for ETags). */
@@ -287,8 +298,9 @@ uint64_t eng_estimate_version(eng_hall *h, int64_t now);
 
 /*
  * Iterate the current day's tickets, optionally only one state (state < 0:
- * all), in queue order for waiting ones. Calls fn for each; stop when fn
- * returns non-zero. Returns the number visited.
+ * all): in issue order, but waiting ones service by service in the order
+ * they are expected to be called (positions never go down within a service). Calls fn for each;
+ * stop when fn returns non-zero. Returns the number visited.
  */
 typedef int (*eng_ticket_fn)(const eng_ticket_view *t, void *arg);
 size_t eng_tickets_each(eng_hall *h, int state, int64_t now, eng_ticket_fn fn, void *arg);
@@ -300,10 +312,10 @@ typedef struct eng_stat_row {
     uint32_t issued, served, no_show, cancelled, expired;
     uint32_t wait_p50_s, wait_p90_s, wait_max_s;
     uint32_t service_mean_s;
-    double within_sla;       /* share 0..1 of called tickets called within sla_wait_s; services only */
+    double within_sla; /* share 0..1 of called tickets called within sla_wait_s; services only */
     uint32_t skm_count;
-    double skm_score;        /* mean of scores 1..4; 0 when none */
-    double skm_index;        /* mean × 25 */
+    double skm_score; /* mean of scores 1..4; 0 when none */
+    double skm_index; /* mean × 25 */
 } eng_stat_row;
 typedef struct eng_day_stats {
     int32_t day;
@@ -314,7 +326,8 @@ typedef struct eng_day_stats {
 
 /* Statistics of the current day so far. *out is caller-owned: free with eng_day_stats_free. */
 int eng_stats_today(const eng_hall *h, eng_day_stats *out);
-/* Statistics of the day closed by the last day.rollover (day 0 when none yet); caller-owned copy. */
+/* Statistics of the day closed by the last day.rollover (day 0 when none yet); caller-owned copy.
+ */
 int eng_stats_last_closed(const eng_hall *h, eng_day_stats *out);
 void eng_day_stats_free(eng_day_stats *s);
 

@@ -13,21 +13,21 @@ enum { LANE_NORMAL = 0, LANE_PRIO = 1 };
 struct eng_ticket {
     uint8_t tid[ENG_TID_LEN];
     uint8_t secret[ENG_SECRET_LEN];
-    struct eng_ticket *hnext;      /* id hash chain */
+    struct eng_ticket *hnext;       /* id hash chain */
     struct eng_ticket *prev, *next; /* lane links while waiting */
-    uint64_t order;                /* hall-wide enqueue counter: ties go to the earlier */
+    uint64_t order;                 /* hall-wide enqueue counter: ties go to the earlier */
     /* finished_at: done, cancelled, or marked no-show */
     int64_t issued_at, enqueued_at, rank_at, called_at, started_at, finished_at;
     uint32_t number;
-    uint32_t idx;                  /* position in hall->all */
-    char code[8];                  /* fixed at issue: a transfer keeps it */
-    uint32_t position, eta_s;      /* last estimate (eta.c) */
-    uint16_t service;              /* index into hall->svc */
-    uint16_t counter;              /* index into hall->ctr, ENG_NONE when none */
+    uint32_t idx;             /* position in hall->all */
+    char code[8];             /* fixed at issue: a transfer keeps it */
+    uint32_t position, eta_s; /* last estimate (eta.c) */
+    uint16_t service;         /* index into hall->svc */
+    uint16_t counter;         /* index into hall->ctr, ENG_NONE when none */
     uint8_t state, prio, channel, recalls, score;
-    uint8_t wait_recorded;         /* first call of this enqueue already counted in stats */
-    char *idem;                    /* owned, NULL when none */
-    struct eng_ticket_extra *x;    /* owned, NULL when none: rare data kept out of line */
+    uint8_t wait_recorded;      /* first call of this enqueue already counted in stats */
+    char *idem;                 /* owned, NULL when none */
+    struct eng_ticket_extra *x; /* owned, NULL when none: rare data kept out of line */
 };
 
 /* What few tickets carry; out of line so a waiting ticket stays small. */
@@ -64,15 +64,16 @@ typedef struct eng_svc {
     char name[ENG_NAME_MAX + 1];
     char prefix[3];
     uint32_t est_service_s, sla_wait_s, daily_quota;
-    bool ghost;            /* gone from the config; waiting tickets stay callable today */
-    eng_lane lane[2];      /* LANE_NORMAL, LANE_PRIO */
-    uint32_t next_number;  /* next daily number (starts at 1) */
+    bool ghost;           /* gone from the config; waiting tickets stay callable today */
+    eng_lane lane[2];     /* LANE_NORMAL, LANE_PRIO */
+    uint32_t next_number; /* next daily number (starts at 1) */
     uint32_t issued_today;
-    double svc_time_s;     /* learned service time (EWMA), seeded from est_service_s */
+    double svc_time_s; /* learned service time (EWMA), seeded from est_service_s */
     /* last figures sent in service.wait */
     uint32_t sent_waiting, sent_eta_s, sent_oldest_s;
     /* estimates (eta.c) */
     uint32_t est_eta_s;
+    int64_t oldest_enq; /* earliest enqueued_at of its waiting tickets, 0 when none */
     eng_acc acc;
 } eng_svc;
 
@@ -80,7 +81,7 @@ typedef struct eng_ctr {
     char id[ENG_ID_MAX + 1];
     char label[ENG_NAME_MAX + 1];
     uint8_t policy;
-    uint8_t state;          /* enum eng_counter_state */
+    uint8_t state; /* enum eng_counter_state */
     uint16_t nsvc;
     uint16_t *svc;          /* owned: service indices, config order then ghosts */
     struct eng_ticket *cur; /* called or serving here, NULL when none */
@@ -108,19 +109,19 @@ struct eng_hall {
     uint64_t seq;
     int32_t day;
     uint64_t order;
-    eng_svc *svc;    /* owned, nsvc */
+    eng_svc *svc; /* owned, nsvc */
     uint16_t nsvc;
-    eng_ctr *ctr;    /* owned, nctr */
+    eng_ctr *ctr; /* owned, nctr */
     uint16_t nctr;
     /* tickets of the current day */
-    eng_chunk *chunks;          /* owned */
-    struct eng_ticket **all;    /* owned array of pointers, issue order */
+    eng_chunk *chunks;       /* owned */
+    struct eng_ticket **all; /* owned array of pointers, issue order */
     uint32_t nall, capall;
-    struct eng_ticket **byid;   /* owned hash buckets */
-    uint32_t nbuckets;          /* power of two, ≥ nall */
-    struct eng_ticket **byidem; /* owned open-addressing table of tickets with an idem key */
+    struct eng_ticket **byid;    /* owned hash buckets */
+    uint32_t nbuckets;           /* power of two, ≥ nall */
+    struct eng_ticket **byidem;  /* owned open-addressing table of tickets with an idem key */
     uint32_t nidem, nidem_slots; /* slots: power of two, ≥ 2 × nidem */
-    struct eng_ticket *hint;    /* last ticket a command resolved: its events find it first */
+    struct eng_ticket *hint;     /* last ticket a command resolved: its events find it first */
     /* board */
     eng_call_rec calls[ENG_NOW_CALLING];
     uint32_t ncalls, call_head; /* ring: call_head is the next slot */
@@ -138,8 +139,9 @@ struct eng_ticket *hall_ticket_find(const eng_hall *h, const uint8_t tid[ENG_TID
 struct eng_ticket *hall_ticket_by_idem(const eng_hall *h, const char *idem);
 struct eng_ticket *hall_ticket_new(eng_hall *h); /* zeroed, registered in `all`; NULL on ENOMEM */
 int hall_ticket_index(eng_hall *h, struct eng_ticket *t); /* add to id (and idem) hashes */
-struct eng_ticket_extra *hall_ticket_extra(struct eng_ticket *t); /* get or create; NULL on ENOMEM */
-int hall_reindex(eng_hall *h);                            /* rebuild both hashes from all[] */
+struct eng_ticket_extra *
+hall_ticket_extra(struct eng_ticket *t); /* get or create; NULL on ENOMEM */
+int hall_reindex(eng_hall *h);           /* rebuild both hashes from all[] */
 void hall_tickets_clear(eng_hall *h);
 int hall_svc_find(const eng_hall *h, const char *id);
 int hall_ctr_find(const eng_hall *h, const char *id);
