@@ -146,6 +146,7 @@ format-check:
 bench: build
 	@ran=0; \
 	if [ -x $(BUILD)/engine-bench ]; then echo "== engine-bench"; $(BUILD)/engine-bench || exit 1; ran=1; fi; \
+	if [ -x $(BUILD)/storage-bench ]; then echo "== storage-bench"; $(BUILD)/storage-bench || exit 1; ran=1; fi; \
 	if [ $$ran -eq 0 ]; then echo "bench: no benchmark built yet (bench/engine_bench.c)"; fi; \
 	if [ -x $(BUILD)/antrean-bench ]; then \
 		echo "antrean-bench is built ($(BUILD)/antrean-bench); it needs a running server (make run)"; fi
