@@ -20,7 +20,7 @@ SHELL := /bin/bash
 # npm are for the browser and interop tests.
 DEB_PACKAGES := build-essential cmake pkg-config \
 	libuv1-dev liblmdb-dev lmdb-utils libmsgpack-dev libcriterion-dev \
-	libwslay-dev libhttp-parser-dev libssl-dev libjansson-dev libfiu-dev libqrencode-dev \
+	libhttp-parser-dev libssl-dev libjansson-dev libfiu-dev libqrencode-dev \
 	clang-14 libclang-rt-14-dev clang-format valgrind \
 	nodejs npm chromium
 

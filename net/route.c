@@ -36,6 +36,8 @@ const char *const route_names[RT__COUNT] = {
     [RT_WS] = "/v1/ws",
     [RT_METRICS] = "/metrics",
     [RT_PAGE] = "pages",
+    [RT_QR] = "/v1/qr",
+    [RT_BACKUP] = "/v1/admin/backup",
 };
 
 void route_reply(route_req *r, int status, const codec_buf *body)
@@ -294,6 +296,12 @@ static void dispatch_v1(route_req *r)
     } else if (n == 4 && is(r, 1, "tickets") && is(r, 3, "reinstate")) {
         hs->route = RT_REINSTATE;
         M(POST) ? route_reinstate(r, r->seg[2]) : method_not_allowed(r, "POST");
+    } else if (n == 3 && is(r, 1, "admin") && is(r, 2, "backup")) {
+        hs->route = RT_BACKUP;
+        route_backup(r);
+    } else if (n == 2 && is(r, 1, "qr")) {
+        hs->route = RT_QR;
+        route_qr(r);
     } else if ((n == 2 || n == 3) && is(r, 1, "tokens")) {
         hs->route = RT_TOKENS;
         route_tokens(r, n == 3 ? r->seg[2] : NULL);

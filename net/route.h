@@ -71,4 +71,10 @@ void route_hall_post(route_req *r);
 void route_tokens(route_req *r, const char *id);
 void route_metrics(route_req *r);
 
+/* route_backup.c: POST /v1/admin/backup {"dest"} (admin): online compacted copy */
+void route_backup(route_req *r);
+
+/* route_qr.c: GET /v1/qr?text=… (image/svg+xml; the text is never logged) */
+void route_qr(route_req *r);
+
 #endif

@@ -331,6 +331,8 @@ enum route_id {
     RT_WS,
     RT_METRICS,
     RT_PAGE,
+    RT_QR,
+    RT_BACKUP,
     RT__COUNT
 };
 extern const char *const route_names[RT__COUNT];
