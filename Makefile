@@ -151,17 +151,14 @@ bench: build
 	if [ -x $(BUILD)/antrean-bench ]; then \
 		echo "antrean-bench is built ($(BUILD)/antrean-bench); it needs a running server (make run)"; fi
 
-run: build
-	@if [ ! -f net/main.c ] || [ ! -x $(BUILD)/antrean-server ]; then \
-		echo "antrean-server is not built yet: the server arrives with the network layer (net/main.c)"; \
-		exit 0; \
-	fi; \
-	echo "Starting antrean-server --demo on $(LISTEN) (Ctrl-C to stop)"; \
+run: deps build
+	@echo "Starting antrean-server --demo on $(LISTEN) (Ctrl-C to stop); data in ./antrean-data"; \
 	echo "  board:    http://$(LISTEN)/board/mpp-demo"; \
 	echo "  kiosk:    http://$(LISTEN)/kiosk/mpp-demo"; \
-	echo "  counter:  http://$(LISTEN)/counter/mpp-demo/{counter}  (ids: http://$(LISTEN)/v1/halls/mpp-demo)"; \
-	echo "  admin:    http://$(LISTEN)/admin"; \
+	echo "  counter:  http://$(LISTEN)/counter/mpp-demo/l01   (counters l01 … l22)"; \
+	echo "  admin:    http://$(LISTEN)/admin   (token in ./antrean-data/admin.token)"; \
 	echo "  API:      http://$(LISTEN)/v1/health   WebSocket: ws://$(LISTEN)/v1/ws"; \
+	echo "  the operator token is printed by the server below"; \
 	exec $(BUILD)/antrean-server --demo --listen $(LISTEN) $(RUN_ARGS)
 
 crash-test: build
