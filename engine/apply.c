@@ -82,8 +82,8 @@ static int check_hours(const eng_hall *h, int64_t now, eng_result *res)
     bool closed_date = cfg->nclosed && is_closed_date(cfg, day);
     if (closed_date || !(cfg->weekdays & (1u << (weekday_of(day) - 1)))) {
         eng_format_date(day, date);
-        FAIL(ANT_ECLOSED, closed_date ? "hall is closed today (%s)"
-                                      : "hall is closed on this weekday (%s)",
+        FAIL(ANT_ECLOSED,
+             closed_date ? "hall is closed today (%s)" : "hall is closed on this weekday (%s)",
              date);
     }
     if (minute < cfg->open_min) {
@@ -142,15 +142,14 @@ static void format_code(const char *prefix, uint32_t number, char out[8])
     out[k] = '\0';
 }
 
-static int cmd_issue(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out,
-                     eng_result *res)
+static int cmd_issue(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_result *res)
 {
     if (cmd->idem) {
         size_t n = strlen(cmd->idem);
         if (n < 1 || n > ENG_IDEM_MAX)
             FAIL(ANT_EBADREQ, "idem: must be 1 to 64 printable characters");
         for (size_t i = 0; i < n; i++)
-            if (cmd->idem[i] < 0x21 || cmd->idem[i] > 0x7e)
+            if (cmd->idem[i] < 0x20 || cmd->idem[i] > 0x7e) /* as the codec: space is printable */
                 FAIL(ANT_EBADREQ, "idem: must be 1 to 64 printable characters");
         struct eng_ticket *t = hall_ticket_by_idem(h, cmd->idem);
         if (t) {
@@ -283,8 +282,8 @@ static struct eng_ticket *current(eng_hall *h, eng_ctr *c, int state, const char
     (void)h;
     if (!c->cur || c->cur->state != state) {
         if (c->cur)
-            snprintf(res->msg, sizeof res->msg, "cannot %s: ticket %s at counter '%s' is %s",
-                     verb, c->cur->code, c->id, eng_state_name(c->cur->state));
+            snprintf(res->msg, sizeof res->msg, "cannot %s: ticket %s at counter '%s' is %s", verb,
+                     c->cur->code, c->id, eng_state_name(c->cur->state));
         else
             snprintf(res->msg, sizeof res->msg, "cannot %s: counter '%s' has no %s ticket", verb,
                      c->id, eng_state_name(state));
@@ -407,8 +406,7 @@ static struct eng_ticket *ticket_of_cmd(eng_hall *h, const eng_cmd *cmd, eng_res
     return t;
 }
 
-static int cmd_ticket(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out,
-                      eng_result *res)
+static int cmd_ticket(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_result *res)
 {
     struct eng_ticket *t = ticket_of_cmd(h, cmd, res);
     if (!t)
@@ -463,24 +461,26 @@ static int cmd_ticket(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *o
 
 /* ---- config ------------------------------------------------------------- */
 
-static int cmd_config(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out,
-                      eng_result *res)
+static int cmd_config(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_result *res)
 {
     eng_config *cfg = NULL;
     eng_problems probs;
     if (!cmd->config_json)
         FAIL(ANT_EBADREQ, "config: missing");
     if (eng_config_parse(cmd->config_json, cmd->config_len, &cfg, &probs) != 0) {
-        size_t off = (size_t)snprintf(res->msg, sizeof res->msg, "config has %d problem%s:",
-                                      probs.count, probs.count == 1 ? "" : "s");
+        size_t off =
+            (size_t)snprintf(res->msg, sizeof res->msg, "config has %d problem%s:", probs.count,
+                             probs.count == 1 ? "" : "s");
         for (int i = 0; i < probs.count && i < ENG_PROBLEMS_MAX && off < sizeof res->msg; i++)
-            off += (size_t)snprintf(res->msg + off, sizeof res->msg - off, "%s %s",
-                                    i ? ";" : "", probs.msg[i]);
+            off += (size_t)snprintf(res->msg + off, sizeof res->msg - off, "%s %s", i ? ";" : "",
+                                    probs.msg[i]);
         return res->rc = ANT_EBADREQ;
     }
     if (strcmp(cfg->id, h->cfg->id) != 0) {
+        snprintf(res->msg, sizeof res->msg, "id: the config is for hall '%.32s', not '%s'", cfg->id,
+                 h->cfg->id);
         eng_config_free(cfg);
-        FAIL(ANT_EBADREQ, "id: the config is for hall '%.32s', not '%s'", cfg->id, h->cfg->id);
+        return res->rc = ANT_EBADREQ;
     }
     for (uint16_t i = 0; i < h->nctr; i++)
         if (h->ctr[i].cur && eng_config_counter(cfg, h->ctr[i].id) < 0) {
@@ -510,21 +510,28 @@ int eng_apply(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_
     if (rc)
         return res->rc = rc;
     switch (cmd->type) {
-    case ENG_CMD_ISSUE: return cmd_issue(h, cmd, now, out, res);
-    case ENG_CMD_CALL: return cmd_call(h, cmd, now, out, res);
+    case ENG_CMD_ISSUE:
+        return cmd_issue(h, cmd, now, out, res);
+    case ENG_CMD_CALL:
+        return cmd_call(h, cmd, now, out, res);
     case ENG_CMD_RECALL:
     case ENG_CMD_START:
     case ENG_CMD_FINISH:
-    case ENG_CMD_NO_SHOW: return cmd_at_counter(h, cmd, now, out, res);
+    case ENG_CMD_NO_SHOW:
+        return cmd_at_counter(h, cmd, now, out, res);
     case ENG_CMD_REINSTATE:
     case ENG_CMD_CANCEL:
-    case ENG_CMD_FEEDBACK: return cmd_ticket(h, cmd, now, out, res);
+    case ENG_CMD_FEEDBACK:
+        return cmd_ticket(h, cmd, now, out, res);
     case ENG_CMD_COUNTER_OPEN:
     case ENG_CMD_COUNTER_CLOSE:
     case ENG_CMD_COUNTER_PAUSE:
-    case ENG_CMD_COUNTER_RESUME: return cmd_counter_state(h, cmd, now, out, res);
-    case ENG_CMD_CONFIG: return cmd_config(h, cmd, now, out, res);
-    default: FAIL(ANT_EBADREQ, "unknown command %d", cmd->type);
+    case ENG_CMD_COUNTER_RESUME:
+        return cmd_counter_state(h, cmd, now, out, res);
+    case ENG_CMD_CONFIG:
+        return cmd_config(h, cmd, now, out, res);
+    default:
+        FAIL(ANT_EBADREQ, "unknown command %d", cmd->type);
     }
 }
 

@@ -83,13 +83,19 @@ void eta_refresh(eng_hall *h, int64_t now)
         heads[s * 2 + LANE_NORMAL] = h->svc[s].lane[LANE_NORMAL].head;
         heads[s * 2 + LANE_PRIO] = h->svc[s].lane[LANE_PRIO].head;
         remaining += h->svc[s].lane[LANE_NORMAL].count + h->svc[s].lane[LANE_PRIO].count;
-        /* fallback for tickets no counter will reach: rank in their own service */
+        /* fallback for tickets no counter will reach: rank in their own service;
+         * and the oldest waiting ticket, which need not be a lane's head (a
+         * transfer with placement first puts a newer one before it) */
         uint32_t rank = 0;
+        int64_t oldest = 0;
         for (int l = LANE_PRIO; l >= LANE_NORMAL; l--)
             for (struct eng_ticket *t = h->svc[s].lane[l].head; t; t = t->next) {
                 t->position = rank++;
                 t->eta_s = to_s((int64_t)rank * svc_ms(h, s));
+                if (!oldest || t->enqueued_at < oldest)
+                    oldest = t->enqueued_at;
             }
+        h->svc[s].oldest_enq = oldest;
     }
     while (remaining > 0) {
         int best = -1;

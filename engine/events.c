@@ -332,8 +332,7 @@ static int ev_hall_config(eng_hall *h, const eng_event *ev, char msg[200])
 {
     eng_config *cfg = NULL;
     eng_problems probs;
-    if (!ev->config_json ||
-        eng_config_parse(ev->config_json, ev->config_len, &cfg, &probs) != 0)
+    if (!ev->config_json || eng_config_parse(ev->config_json, ev->config_len, &cfg, &probs) != 0)
         BAD("hall.config: the config does not validate");
     if (strcmp(cfg->id, h->cfg->id) != 0) {
         eng_config_free(cfg);
@@ -350,7 +349,11 @@ static int ev_day_rollover(eng_hall *h, const eng_event *ev, char msg[200])
         struct eng_ticket *t = h->all[i];
         eng_ctr *c = t->counter < h->nctr ? &h->ctr[t->counter] : NULL;
         if (t->state == ENG_ST_SERVING) {
-            count_served(h, t, c, ev->at);
+            /* done, but its service time is unknown (the day ended, not the
+             * operator): counted as served, not learned, not in the mean */
+            h->svc[t->service].acc.served++;
+            if (c)
+                c->acc.served++;
             t->state = ENG_ST_DONE;
         } else if (t->state == ENG_ST_WAITING || t->state == ENG_ST_CALLED) {
             h->svc[t->service].acc.expired++;
@@ -364,7 +367,7 @@ static int ev_day_rollover(eng_hall *h, const eng_event *ev, char msg[200])
         eng_svc *s = &h->svc[i];
         s->next_number = 1;
         s->issued_today = 0;
-        s->sent_waiting = s->sent_eta_s = s->sent_oldest_s = 0;
+        /* sent_* stay: the next tick tells boards the queues are empty now */
     }
     for (uint16_t i = 0; i < h->nctr; i++)
         h->ctr[i].consec_prio = 0;
@@ -381,25 +384,55 @@ static int ev_day_rollover(eng_hall *h, const eng_event *ev, char msg[200])
 int events_apply(eng_hall *h, const eng_event *ev, char msg[200])
 {
     if (ev->seq != h->seq + 1)
-        BAD("%s: seq %llu does not follow %llu", eng_ev_name(ev->type) ? eng_ev_name(ev->type) : "?",
-            (unsigned long long)ev->seq, (unsigned long long)h->seq);
+        BAD("%s: seq %llu does not follow %llu",
+            eng_ev_name(ev->type) ? eng_ev_name(ev->type) : "?", (unsigned long long)ev->seq,
+            (unsigned long long)h->seq);
     int rc;
     switch (ev->type) {
-    case ENG_EV_TICKET_ISSUED: rc = ev_issued(h, ev, msg); break;
-    case ENG_EV_TICKET_CALLED: rc = ev_called(h, ev, msg); break;
-    case ENG_EV_TICKET_RECALLED: rc = ev_recalled(h, ev, msg); break;
-    case ENG_EV_TICKET_SERVING: rc = ev_serving(h, ev, msg); break;
-    case ENG_EV_TICKET_DONE: rc = ev_done(h, ev, msg); break;
-    case ENG_EV_TICKET_NO_SHOW: rc = ev_no_show(h, ev, msg); break;
-    case ENG_EV_TICKET_REINSTATED: rc = ev_reinstated(h, ev, msg); break;
-    case ENG_EV_TICKET_TRANSFERRED: rc = ev_transferred(h, ev, msg); break;
-    case ENG_EV_TICKET_CANCELLED: rc = ev_cancelled(h, ev, msg); break;
-    case ENG_EV_TICKET_FEEDBACK: rc = ev_feedback(h, ev, msg); break;
-    case ENG_EV_COUNTER_STATE: rc = ev_counter_state(h, ev, msg); break;
-    case ENG_EV_SERVICE_WAIT: rc = ev_service_wait(h, ev, msg); break;
-    case ENG_EV_HALL_CONFIG: rc = ev_hall_config(h, ev, msg); break;
-    case ENG_EV_DAY_ROLLOVER: rc = ev_day_rollover(h, ev, msg); break;
-    default: BAD("unknown event type %d", ev->type);
+    case ENG_EV_TICKET_ISSUED:
+        rc = ev_issued(h, ev, msg);
+        break;
+    case ENG_EV_TICKET_CALLED:
+        rc = ev_called(h, ev, msg);
+        break;
+    case ENG_EV_TICKET_RECALLED:
+        rc = ev_recalled(h, ev, msg);
+        break;
+    case ENG_EV_TICKET_SERVING:
+        rc = ev_serving(h, ev, msg);
+        break;
+    case ENG_EV_TICKET_DONE:
+        rc = ev_done(h, ev, msg);
+        break;
+    case ENG_EV_TICKET_NO_SHOW:
+        rc = ev_no_show(h, ev, msg);
+        break;
+    case ENG_EV_TICKET_REINSTATED:
+        rc = ev_reinstated(h, ev, msg);
+        break;
+    case ENG_EV_TICKET_TRANSFERRED:
+        rc = ev_transferred(h, ev, msg);
+        break;
+    case ENG_EV_TICKET_CANCELLED:
+        rc = ev_cancelled(h, ev, msg);
+        break;
+    case ENG_EV_TICKET_FEEDBACK:
+        rc = ev_feedback(h, ev, msg);
+        break;
+    case ENG_EV_COUNTER_STATE:
+        rc = ev_counter_state(h, ev, msg);
+        break;
+    case ENG_EV_SERVICE_WAIT:
+        rc = ev_service_wait(h, ev, msg);
+        break;
+    case ENG_EV_HALL_CONFIG:
+        rc = ev_hall_config(h, ev, msg);
+        break;
+    case ENG_EV_DAY_ROLLOVER:
+        rc = ev_day_rollover(h, ev, msg);
+        break;
+    default:
+        BAD("unknown event type %d", ev->type);
     }
     if (rc == 0) {
         h->seq = ev->seq;

@@ -283,7 +283,9 @@ int hall_build_runtime(eng_hall *h, eng_config *cfg, char msg[200])
 {
     uint16_t nold = h->nsvc;
     uint16_t nghost = 0;
-    /* a service with tickets today stays (as a ghost if gone from cfg) */
+    /* a service used today stays (as a ghost if gone from cfg): one with
+     * tickets, and one whose tickets all moved on by transfer, so that its
+     * numbering, quota and figures go on if it comes back the same day */
     bool *used = calloc(nold ? nold : 1, sizeof *used);
     if (!used) {
         eng_config_free(cfg);
@@ -292,6 +294,9 @@ int hall_build_runtime(eng_hall *h, eng_config *cfg, char msg[200])
     for (uint32_t i = 0; i < h->nall; i++)
         if (h->all[i]->service < nold)
             used[h->all[i]->service] = true;
+    for (uint16_t i = 0; i < nold; i++)
+        if (h->svc[i].issued_today || h->svc[i].acc.called || h->svc[i].acc.served)
+            used[i] = true;
     for (uint16_t i = 0; i < nold; i++)
         if (eng_config_service(cfg, h->svc[i].id) < 0 && used[i])
             nghost++;
@@ -375,12 +380,18 @@ int hall_build_runtime(eng_hall *h, eng_config *cfg, char msg[200])
         snprintf(c->label, sizeof c->label, "%s", cc->label);
         c->policy = cc->policy;
     }
-    /* tickets follow their services and counters to the new indices */
+    /* tickets follow their services and counters to the new indices (a done
+     * ticket keeps its counter for feedback and views, if the counter stays) */
     for (uint32_t i = 0; i < h->nall; i++) {
         struct eng_ticket *t = h->all[i];
         if (t->service < nold)
             t->service = remap[t->service]; /* every used service has a slot */
-        t->counter = ENG_NONE;
+        if (t->counter < h->nctr) {
+            int nc = eng_config_counter(cfg, h->ctr[t->counter].id);
+            t->counter = nc >= 0 ? (uint16_t)nc : ENG_NONE;
+        } else {
+            t->counter = ENG_NONE;
+        }
     }
     for (uint16_t i = 0; i < cfg->ncounters; i++)
         if (ctr[i].cur)
@@ -517,14 +528,10 @@ int eng_ticket_get(eng_hall *h, const uint8_t tid[ENG_TID_LEN], int64_t now, eng
     return 0;
 }
 
+/* from the estimate (eta_refresh has just run): every waiting ticket, not only the heads */
 static uint32_t oldest_wait_s(const eng_svc *s, int64_t now)
 {
-    int64_t oldest = 0;
-    for (int l = 0; l < 2; l++) {
-        const struct eng_ticket *t = s->lane[l].head;
-        if (t && (oldest == 0 || t->enqueued_at < oldest))
-            oldest = t->enqueued_at;
-    }
+    int64_t oldest = s->oldest_enq;
     if (!oldest || now <= oldest)
         return 0;
     return (uint32_t)((now - oldest) / 1000);
@@ -582,15 +589,28 @@ size_t eng_tickets_each(eng_hall *h, int state, int64_t now, eng_ticket_fn fn, v
     size_t visited = 0;
     eng_ticket_view v;
     if (state == ENG_ST_WAITING) {
+        /* service by service, in the order the calling rules will call them:
+         * the two lanes merged by the estimate's position (with
+         * max_consecutive, normal tickets come between priority ones) */
         eta_refresh(h, now);
-        for (uint16_t s = 0; s < h->nsvc; s++)
-            for (int l = LANE_PRIO; l >= LANE_NORMAL; l--)
-                for (struct eng_ticket *t = h->svc[s].lane[l].head; t; t = t->next) {
-                    hall_view(h, t, &v);
-                    visited++;
-                    if (fn(&v, arg))
-                        return visited;
+        for (uint16_t s = 0; s < h->nsvc; s++) {
+            struct eng_ticket *p = h->svc[s].lane[LANE_PRIO].head;
+            struct eng_ticket *n = h->svc[s].lane[LANE_NORMAL].head;
+            while (p || n) {
+                struct eng_ticket *t;
+                if (p && (!n || p->position <= n->position)) {
+                    t = p;
+                    p = p->next;
+                } else {
+                    t = n;
+                    n = n->next;
                 }
+                hall_view(h, t, &v);
+                visited++;
+                if (fn(&v, arg))
+                    return visited;
+            }
+        }
         return visited;
     }
     for (uint32_t i = 0; i < h->nall; i++) {

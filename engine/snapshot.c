@@ -268,7 +268,7 @@ static int rd_i64(codec_mrd *r, int64_t *out, const char *what)
 
 static int rd_u32(codec_mrd *r, uint32_t *out, const char *what)
 {
-    uint64_t v;
+    uint64_t v = 0; /* set on success; gcc -O2 cannot see codec_fail never returns 0 */
     int rc = rd_u64(r, UINT32_MAX, &v, what);
     if (!rc)
         *out = (uint32_t)v;
@@ -277,7 +277,7 @@ static int rd_u32(codec_mrd *r, uint32_t *out, const char *what)
 
 static int rd_u8(codec_mrd *r, uint8_t max, uint8_t *out, const char *what)
 {
-    uint64_t v;
+    uint64_t v = 0; /* set on success; gcc -O2 cannot see codec_fail never returns 0 */
     int rc = rd_u64(r, max, &v, what);
     if (!rc)
         *out = (uint8_t)v;
@@ -286,7 +286,7 @@ static int rd_u8(codec_mrd *r, uint8_t max, uint8_t *out, const char *what)
 
 static int rd_u16(codec_mrd *r, uint16_t *out, const char *what)
 {
-    uint64_t v;
+    uint64_t v = 0; /* set on success; gcc -O2 cannot see codec_fail never returns 0 */
     int rc = rd_u64(r, UINT16_MAX, &v, what);
     if (!rc)
         *out = (uint16_t)v;
@@ -498,14 +498,14 @@ static int rd_hall(codec_mrd *r, eng_hall *h)
         return rc;
     h->nsvc = ENG_NONE - 1; /* provisional bound for rd_ticket's index check */
     h->nctr = ENG_NONE - 1;
-    for (size_t i = 0; i < nt; i++) {
+    for (size_t i = 0; i < nt && rc == 0; i++) {
         struct eng_ticket *t = hall_ticket_new(h);
-        if (!t)
-            return ANT_ENOMEM;
-        if ((rc = rd_ticket(r, h, t)))
-            return rc;
+        rc = t ? rd_ticket(r, h, t) : ANT_ENOMEM;
     }
+    /* before any return: eng_hall_free walks h->svc[0..nsvc), not allocated yet */
     h->nsvc = h->nctr = 0;
+    if (rc)
+        return rc;
 
     size_t ns;
     if ((rc = rd_array(r, (size_t)-1, &ns, "services")))
