@@ -495,8 +495,9 @@ int codec_event_decode(const char *p, size_t len, eng_event *ev, eng_evbuf *aren
             return codec_fail(msg, "event: field names must be strings, got %s",
                               codec_kind_name(key.kind));
         int f = -1;
+        /* first byte before the full compare: this loop runs per field on recovery */
         for (int q = 0; q < F__COUNT && f < 0; q++)
-            if (codec_keyeq(&key, ev_keys[q]))
+            if (key.n && ev_keys[q][0] == key.s[0] && codec_keyeq(&key, ev_keys[q]))
                 f = q;
         if (f < 0)
             return codec_fail(msg, "unknown field '%s'", codec_echo(key.s, key.n, e));
