@@ -482,6 +482,23 @@ static int cmd_config(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *o
         eng_config_free(cfg);
         return res->rc = ANT_EBADREQ;
     }
+    /* codes must stay unique today: a prefix that issued tickets today
+     * cannot pass to another service until the day ends */
+    for (uint16_t i = 0; i < h->nsvc; i++) {
+        const eng_svc *old = &h->svc[i];
+        if (!old->issued_today)
+            continue;
+        for (uint16_t k = 0; k < cfg->nservices; k++)
+            if (strcmp(cfg->services[k].prefix, old->prefix) == 0 &&
+                strcmp(cfg->services[k].id, old->id) != 0) {
+                snprintf(res->msg, sizeof res->msg,
+                         "services[%u].prefix: '%s' already numbered today's tickets of "
+                         "service '%s'; reuse it tomorrow",
+                         (unsigned)k, old->prefix, old->id);
+                eng_config_free(cfg);
+                return res->rc = ANT_EBADREQ;
+            }
+    }
     for (uint16_t i = 0; i < h->nctr; i++)
         if (h->ctr[i].cur && eng_config_counter(cfg, h->ctr[i].id) < 0) {
             eng_config_free(cfg);

@@ -239,9 +239,11 @@ static int ev_fields(const eng_event *ev, int mode, bool json, evfields *fl)
         add_str(fl, "placement", placement_name(ev->placement));
         break;
     case ENG_EV_TICKET_FEEDBACK:
-        add_u64(fl, "score", ev->score);
-        if (ev->comment)
-            add_str(fl, "comment", ev->comment);
+        if (full) { /* a rating is the citizen's: public subscribers see only that one came */
+            add_u64(fl, "score", ev->score);
+            if (ev->comment)
+                add_str(fl, "comment", ev->comment);
+        }
         break;
     case ENG_EV_COUNTER_STATE: {
         const char *st = eng_counter_state_name(ev->counter_state);

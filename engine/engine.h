@@ -118,7 +118,7 @@ enum eng_ev_type {
     ENG_EV_TICKET_REINSTATED,
     ENG_EV_TICKET_TRANSFERRED,
     ENG_EV_TICKET_CANCELLED,
-    ENG_EV_TICKET_FEEDBACK, /* internal: stored, never broadcast */
+    ENG_EV_TICKET_FEEDBACK, /* public form: code and service only (no score, no comment) */
     ENG_EV_COUNTER_STATE,
     ENG_EV_SERVICE_WAIT, /* takes a seq, stored and replayed (docs/engine.md) */
     ENG_EV_HALL_CONFIG,
@@ -129,7 +129,7 @@ enum eng_ev_type {
 /* "ticket.issued", … as in SPEC §5; NULL for an unknown type. */
 const char *eng_ev_name(int type);
 int eng_ev_from_name(const char *s);
-/* True when the event goes to public subscribers (everything but feedback). */
+/* True when the event goes to public subscribers: every valid type (seq stays gapless). */
 bool eng_ev_public(int type);
 
 /*

@@ -55,11 +55,16 @@ void eta_refresh(eng_hall *h, int64_t now)
     uint16_t nsvc = h->nsvc, nctr = h->nctr;
     sim_ctr *sc = calloc(nctr ? nctr : 1, sizeof *sc);
     struct eng_ticket **heads = calloc((size_t)nsvc * 2 + 1, sizeof *heads);
+    /* calls[s]: simulated calls at counters serving s at earlier instants;
+     * pend[s]: those at the current instant, which do not count as "before"
+     * (two idle counters call two tickets at once: both are position 0) */
     uint32_t *calls = calloc(nsvc ? nsvc : 1, sizeof *calls);
-    if (!sc || !heads || !calls) {
+    uint32_t *pend = calloc(nsvc ? nsvc : 1, sizeof *pend);
+    if (!sc || !heads || !calls || !pend) {
         free(sc);
         free(heads);
         free(calls);
+        free(pend);
         return; /* keep the old estimates; retried at the next read */
     }
     bool any_open = false;
@@ -97,6 +102,7 @@ void eta_refresh(eng_hall *h, int64_t now)
             }
         h->svc[s].oldest_enq = oldest;
     }
+    int64_t instant = INT64_MIN;
     while (remaining > 0) {
         int best = -1;
         for (uint16_t i = 0; i < nctr; i++)
@@ -113,10 +119,17 @@ void eta_refresh(eng_hall *h, int64_t now)
         int lane = t->prio ? LANE_PRIO : LANE_NORMAL;
         heads[t->service * 2 + lane] = t->next;
         sc[best].consec = lane == LANE_PRIO ? sc[best].consec + 1 : 0;
+        if (sc[best].free_at > instant) {
+            for (uint16_t k = 0; k < nsvc; k++) {
+                calls[k] += pend[k];
+                pend[k] = 0;
+            }
+            instant = sc[best].free_at;
+        }
         t->position = calls[t->service];
         t->eta_s = to_s(sc[best].free_at - now);
         for (uint16_t k = 0; k < c->nsvc; k++)
-            calls[c->svc[k]]++;
+            pend[c->svc[k]]++;
         sc[best].free_at += svc_ms(h, t->service);
         remaining--;
     }
@@ -146,4 +159,5 @@ void eta_refresh(eng_hall *h, int64_t now)
     free(sc);
     free(heads);
     free(calls);
+    free(pend);
 }

@@ -6,10 +6,10 @@
  * subscriber's write queue points at the same frame. A hall keeps the last
  * opts.history published events (both frames) so a board that reconnects
  * with `since` gets exactly the events it missed. A subscriber whose unsent
- * output passes opts.ws_max_out is dropped with 1008 and counted. Events
- * that are not public (feedback) keep their place in the history as
- * frameless items, so history stays indexable by seq. Nothing here sees
- * citizen data: only public encodings are built.
+ * output passes opts.ws_max_out is dropped with 1008 and counted. Every
+ * event is public (eng_ev_public), so history is indexable by seq; a
+ * frameless item would only appear for a type that is not. Nothing here
+ * sees citizen data: only public encodings are built.
  */
 #include <stdlib.h>
 #include <string.h>

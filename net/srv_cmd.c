@@ -153,7 +153,7 @@ static int stage_events(srv *s, srv_hall *h, eng_evbuf *evs, pending *p)
         if (rc == 0 && eng_ev_public(ev->type)) {
             rc = bcast_encode(s, ev, &p->items[p->n]);
         } else if (rc == 0) {
-            /* not for subscribers (feedback): a frameless placeholder keeps history gapless */
+            /* not for subscribers (none today): a frameless placeholder keeps history gapless */
             p->items[p->n] = (bcast_item){.seq = ev->seq, .type = ev->type};
         }
         if (rc == 0)

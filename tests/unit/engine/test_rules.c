@@ -654,7 +654,15 @@ Test(ticket, feedback_once_after_done)
         "done A001@l01 | !bad_request | !bad_request");
     rules_msg_names(&f, "score", NULL);
     RUN(&f, "feedback A001 score=4 comment=ramah", "feedback A001 4");
-    cr_assert(!eng_ev_public(ENG_EV_TICKET_FEEDBACK), "feedback is never broadcast");
+    cr_assert(eng_ev_public(ENG_EV_TICKET_FEEDBACK), "feedback keeps the public seq gapless");
+    {
+        codec_buf pub;
+        codec_buf_init(&pub);
+        cr_assert_eq(codec_event_json(&f.ev.ev[0], CODEC_PUBLIC, &pub), 0);
+        cr_assert(!memmem(pub.data, pub.len, "ramah", 5) && !memmem(pub.data, pub.len, "score", 5),
+                  "public feedback carries the rating: %.*s", (int)pub.len, pub.data);
+        codec_buf_free(&pub);
+    }
     cr_assert_str_eq(f.ev.ev[0].comment, "ramah");
     RUN(&f, "feedback A001 score=3", "!invalid_state");
     rules_msg_names(&f, "A001", "rated");
