@@ -167,6 +167,31 @@ Test(reconfig, replacement_keeps_tickets_and_ghost_services)
     fx_free(&f);
 }
 
+Test(reconfig, a_prefix_that_numbered_today_does_not_pass_to_another_service)
+{
+    fx f;
+    rules_open_base(&f);
+    fx_hall c = rules_base_hall();
+    c.svc[1] = (fx_svc){"npwp", "pajak", "B", 300, 1800, 0}; /* kk's prefix, kk gone */
+    c.ctr[0].services = "ktp";
+    c.ctr[1].services = "ktp";
+    c.ctr[3].services = "ktp,paspor,skck";
+    c.ctr[4].services = "npwp";
+    char *json = fx_hall_json(&c);
+    fx_add_config(&f, "c", json);
+    free(json);
+    /* before kk issued anything today the prefix is free to move */
+    RUN(&f, "08:00:00 issue kk; config c", "issued B001 | !bad_request");
+    rules_msg_names(&f, "prefix", "'B'");
+    rules_msg_names(&f, "kk", NULL);
+    cr_assert_eq(eng_config_service(eng_hall_config(f.h), "kk"), 1, "nothing changed");
+    /* tomorrow B is free again: no B001 is issued twice in one day */
+    RUN(&f, "2026-03-03T08:00:00 config c; issue npwp",
+        "rollover 2026-03-03, config | issued B001");
+    fx_check_replay(&f);
+    fx_free(&f);
+}
+
 Test(reconfig, invalid_config_lists_problems_and_changes_nothing)
 {
     fx f;
