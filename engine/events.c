@@ -42,6 +42,18 @@ static int lane_of(const struct eng_ticket *t)
     return t->prio ? LANE_PRIO : LANE_NORMAL;
 }
 
+/*
+ * Front of a lane. The ticket keeps its age for longest_wait across
+ * services, or takes the head's if that is older, so it is never compared
+ * as younger than the ticket it went before.
+ */
+static void put_first(eng_lane *l, struct eng_ticket *t)
+{
+    if (l->head && l->head->rank_at < t->rank_at)
+        t->rank_at = l->head->rank_at;
+    lane_push_front(l, t);
+}
+
 static void push_call(eng_hall *h, const struct eng_ticket *t, const eng_ctr *c, int64_t at)
 {
     eng_call_rec *r = &h->calls[h->call_head];
@@ -227,13 +239,10 @@ static int ev_transferred(eng_hall *h, const eng_event *ev, char msg[200])
     t->wait_recorded = 0;
     t->order = ++h->order;
     eng_lane *l = &h->svc[si].lane[lane_of(t)];
-    if (ev->placement == ENG_PLACE_FIRST) {
-        if (l->head && l->head->rank_at < t->rank_at)
-            t->rank_at = l->head->rank_at;
-        lane_push_front(l, t);
-    } else {
+    if (ev->placement == ENG_PLACE_FIRST)
+        put_first(l, t);
+    else
         lane_push_back(l, t);
-    }
     return 0;
 }
 
@@ -258,15 +267,12 @@ static int ev_reinstated(eng_hall *h, const eng_event *ev, char msg[200])
     if (!t || t->state != ENG_ST_NO_SHOW)
         BAD("ticket.reinstated: ticket is not a no-show");
     eng_lane *l = &h->svc[t->service].lane[lane_of(t)];
-    /* front of its service: it keeps the age it had, or the head's if older */
-    if (l->head && l->head->rank_at < t->rank_at)
-        t->rank_at = l->head->rank_at;
     t->state = ENG_ST_WAITING;
     t->counter = ENG_NONE;
     t->recalls = 0;
     t->called_at = 0;
     t->order = ++h->order;
-    lane_push_front(l, t);
+    put_first(l, t); /* front of its service, keeping its age */
     return 0;
 }
 
