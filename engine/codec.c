@@ -8,12 +8,14 @@
  * the priority reason, the secret, the idem key, the ticket id, feedback).
  *
  * hall.config: in full mode the config travels as the string field
- * "config_json". In public JSON it is embedded as the object "config" (the
- * engine's canonical JSON text, copied raw); public msgpack cannot embed JSON
- * text, so it carries the same text as the string field "config_json".
+ * "config_json". In public mode both encodings carry the object "config":
+ * the public form of the config (eng_config_public_json, as GET
+ * /v1/halls/{hall} serves it), a JSON object or a msgpack map. Config
+ * changes are rare, so that path may parse and allocate.
  *
  * The hot path (broadcast) allocates nothing but buffer growth.
  */
+#include <jansson.h>
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +110,7 @@ int codec_unhex(const char *s, size_t slen, uint8_t *out, size_t n)
 
 /* ---- the field list ---------------------------------------------------- */
 
-enum fkind { FK_STR, FK_U64, FK_I64, FK_BOOL, FK_NIL, FK_HEX, FK_RAW, FK_WAIT };
+enum fkind { FK_STR, FK_U64, FK_I64, FK_BOOL, FK_NIL, FK_HEX, FK_RAW, FK_WAIT, FK_CONFIG };
 
 typedef struct efield {
     const char *key;
@@ -257,8 +259,9 @@ static int ev_fields(const eng_event *ev, int mode, bool json, evfields *fl)
     case ENG_EV_HALL_CONFIG: {
         const char *cj = ev->config_json ? ev->config_json : "";
         size_t cl = ev->config_json ? ev->config_len : 0;
-        if (!full && json)
-            add(fl, "config", cl ? FK_RAW : FK_NIL, cj, cl, 0, 0);
+        (void)json;
+        if (!full)
+            add(fl, "config", cl ? FK_CONFIG : FK_NIL, cj, cl, 0, 0);
         else
             add(fl, "config_json", FK_STR, cj, cl, 0, 0);
         break;
@@ -287,6 +290,76 @@ static int mp_str(msgpack_packer *pk, const char *s, size_t n)
     if (msgpack_pack_str(pk, n))
         return -1;
     return msgpack_pack_str_body(pk, s, n);
+}
+
+/*
+ * The public form of a config given as the engine's canonical JSON text: the
+ * same object without the staff-only sections, as eng_config_public_json
+ * gives it. Caller decrefs; NULL when the text is not a JSON object.
+ */
+static json_t *public_config(const char *json, size_t len)
+{
+    json_t *v = json_loadb(json, len, 0, NULL);
+    if (!json_is_object(v)) {
+        json_decref(v);
+        return NULL;
+    }
+    json_object_del(v, "priority");
+    json_object_del(v, "no_show");
+    return v;
+}
+
+/* A JSON value as msgpack (objects as maps, in their key order). */
+static int mp_json(msgpack_packer *pk, json_t *v, int depth)
+{
+    if (depth > 16)
+        return -1;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        json_t *x;
+        if (msgpack_pack_map(pk, json_object_size(v)))
+            return -1;
+        json_object_foreach(v, k, x)
+        {
+            if (mp_str(pk, k, strlen(k)) || mp_json(pk, x, depth + 1))
+                return -1;
+        }
+        return 0;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *x;
+        if (msgpack_pack_array(pk, json_array_size(v)))
+            return -1;
+        json_array_foreach(v, i, x)
+        {
+            if (mp_json(pk, x, depth + 1))
+                return -1;
+        }
+        return 0;
+    }
+    case JSON_STRING:
+        return mp_str(pk, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return msgpack_pack_int64(pk, json_integer_value(v));
+    case JSON_REAL:
+        return msgpack_pack_double(pk, json_real_value(v));
+    case JSON_TRUE:
+        return msgpack_pack_true(pk);
+    case JSON_FALSE:
+        return msgpack_pack_false(pk);
+    default:
+        return msgpack_pack_nil(pk);
+    }
+}
+
+static int mp_config(msgpack_packer *pk, const char *json, size_t len)
+{
+    json_t *v = public_config(json, len);
+    int rc = v ? mp_json(pk, v, 0) : -1;
+    json_decref(v);
+    return rc;
 }
 
 static int mp_wait(msgpack_packer *pk, const eng_event *ev)
@@ -328,6 +401,8 @@ static int mp_field(msgpack_packer *pk, const efield *f, const eng_event *ev)
         return mp_str(pk, hex, 2 * f->n);
     case FK_WAIT:
         return mp_wait(pk, ev);
+    case FK_CONFIG:
+        return mp_config(pk, f->s, f->n);
     }
     return -1;
 }
@@ -516,6 +591,14 @@ static int json_field(codec_buf *b, const efield *f, const eng_event *ev, bool f
         return json_str(b, hex, 2 * f->n);
     case FK_WAIT:
         return json_wait(b, ev);
+    case FK_CONFIG: {
+        json_t *v = public_config(f->s, f->n);
+        char *pub = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        int rc = pub && codec_buf_append(b, pub, strlen(pub)) == 0 ? 0 : -1;
+        free(pub);
+        json_decref(v);
+        return rc;
+    }
     }
     return -1;
 }

@@ -116,6 +116,40 @@ static void retain(srv_hall *h, const bcast_item *it)
     h->ring_n++;
 }
 
+static void ring_clear(srv_hall *h)
+{
+    for (uint32_t i = 0; i < h->ring_n; i++)
+        bcast_item_release(&h->ring[(h->ring_start + i) % h->ring_cap]);
+    h->ring_start = h->ring_n = 0;
+}
+
+int bcast_backfill(srv *s, srv_hall *h, const eng_event *ev)
+{
+    if (ev->seq > h->bcast_seq)
+        return 0; /* not published yet: cannot happen after recovery */
+    if (h->ring_n) {
+        const bcast_item *last = &h->ring[(h->ring_start + h->ring_n - 1) % h->ring_cap];
+        if (ev->seq != last->seq + 1)
+            ring_clear(h); /* keep the history contiguous: only what follows a gap */
+    }
+    bcast_item it;
+    int rc = bcast_encode(s, ev, &it);
+    if (rc)
+        return rc;
+    retain(h, &it);
+    bcast_item_release(&it);
+    return 0;
+}
+
+void bcast_backfill_done(srv_hall *h)
+{
+    if (!h->ring_n)
+        return;
+    const bcast_item *last = &h->ring[(h->ring_start + h->ring_n - 1) % h->ring_cap];
+    if (last->seq != h->bcast_seq)
+        ring_clear(h); /* a history that does not reach the present would skip events */
+}
+
 /* Send one frame; drop the subscriber (1008) when its output backs up. */
 static void deliver(srv *s, conn *c, const bcast_item *it)
 {

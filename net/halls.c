@@ -156,9 +156,37 @@ static int load_config(srv *s, const char *json, size_t len, const char *origin,
     return rc;
 }
 
+static int on_tail_event(void *arg, const char *hall, const eng_event *ev)
+{
+    srv *s = arg;
+    srv_hall *h = halls_find(s, hall);
+    return h ? bcast_backfill(s, h, ev) : 0;
+}
+
+/* The retained history of every recovered hall, so `since` resumes survive a restart. */
+static int backfill_history(srv *s, char msg[256])
+{
+    if (!s->nhalls)
+        return 0;
+    const char **ids = calloc(s->nhalls, sizeof *ids);
+    if (!ids)
+        return ANT_ENOMEM;
+    for (size_t i = 0; i < s->nhalls; i++)
+        ids[i] = s->halls[i]->id;
+    uint32_t max = s->halls[0]->ring_cap;
+    int rc = stor_log_tail(s->st, ids, s->nhalls, max, on_tail_event, s, msg);
+    free(ids);
+    for (size_t i = 0; i < s->nhalls; i++)
+        bcast_backfill_done(s->halls[i]);
+    return rc;
+}
+
 int halls_load(srv *s, char msg[256])
 {
     int rc = stor_recover(s->st, srv_now_ms(), on_recovered, s, msg);
+    if (rc != 0)
+        return rc;
+    rc = backfill_history(s, msg);
     if (rc != 0)
         return rc;
     for (int i = 0; i < s->o.nhall_files; i++) {

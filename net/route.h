@@ -57,7 +57,7 @@ void route_ticket_delete(route_req *r, const char *id);
 void route_feedback(route_req *r, const char *id);
 void route_page(route_req *r);
 /* A ticket as its citizen sees it (no secret, no citizen data). */
-void route_write_ticket_public(const eng_ticket_view *v, jo *w, bool with_id);
+void route_write_ticket_public(const eng_ticket_view *v, const char *hall, jo *w, bool with_id);
 
 /* routes_staff.c */
 void route_counter(route_req *r, srv_hall *h, const char *counter, const char *action);

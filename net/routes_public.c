@@ -198,7 +198,7 @@ int route_issue_result(srv *s, srv_hall *h, const eng_cmd *cmd, const eng_result
     return 201;
 }
 
-void route_write_ticket_public(const eng_ticket_view *v, jo *w, bool with_id)
+void route_write_ticket_public(const eng_ticket_view *v, const char *hall, jo *w, bool with_id)
 {
     jo_obj(w);
     if (with_id) {
@@ -206,6 +206,7 @@ void route_write_ticket_public(const eng_ticket_view *v, jo *w, bool with_id)
         codec_hex(v->tid, ENG_TID_LEN, id);
         jo_kstr(w, "id", id);
     }
+    jo_kstr(w, "hall", hall); /* ticket URLs carry no hall: the citizen page needs it */
     jo_kstr(w, "code", v->code);
     jo_kstr(w, "state", eng_state_name(v->state));
     jo_kstr(w, "service", v->service);
@@ -231,9 +232,9 @@ int route_ticket_result(srv *s, srv_hall *h, const eng_cmd *cmd, const eng_resul
     (void)s, (void)cmd, (void)arg;
     eng_ticket_view fresh;
     if (res->has_ticket && eng_ticket_get(h->h, res->ticket.tid, srv_now_ms(), &fresh) == 0)
-        route_write_ticket_public(&fresh, w, true);
+        route_write_ticket_public(&fresh, h->id, w, true);
     else if (res->has_ticket)
-        route_write_ticket_public(&res->ticket, w, true);
+        route_write_ticket_public(&res->ticket, h->id, w, true);
     else
         jo_null(w);
     return 200;
@@ -324,7 +325,7 @@ void route_ticket(route_req *r, const char *id)
     if (ticket_access(r, id, &h, &v, true) != 0)
         return;
     jo *w = route_begin(r);
-    route_write_ticket_public(&v, w, false);
+    route_write_ticket_public(&v, h->id, w, false);
     route_end(r, 200);
 }
 

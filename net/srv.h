@@ -97,6 +97,13 @@ void bcast_item_release(bcast_item *it);
 /* Send the items (in seq order) to the hall's subscribers and keep them in history. */
 void bcast_publish(srv *s, srv_hall *h, bcast_item *items, size_t n);
 /*
+ * After a restart: put a stored event back into the hall's history (events
+ * oldest first, ending at the hall's seq), then call bcast_backfill_done,
+ * which drops a history that does not reach the present.
+ */
+int bcast_backfill(srv *s, srv_hall *h, const eng_event *ev);
+void bcast_backfill_done(srv_hall *h);
+/*
  * Subscribe c to h and write the reply result into w: {seq, board} or, when
  * `since` is still covered by the retained history, {seq} with *replay set:
  * then call bcast_replay after the reply is queued.

@@ -148,6 +148,17 @@ int stor_get_stats(stor *s, const char *hall, int32_t day, void **blob, size_t *
 typedef int (*stor_token_fn)(void *arg, const char *id, const void *rec, size_t len);
 int stor_tokens_each(stor *s, stor_token_fn fn, void *arg);
 
+/*
+ * The newest events of each named hall, oldest first (for a restarted
+ * server's `since` history): up to max per hall, read with one backward pass
+ * over the log. fn gets each event (valid during the call only) and may not
+ * call storage; a non-zero return stops the walk and is returned. Returns 0,
+ * or an ANT_E* code with msg naming the problem. Loop thread, after recovery.
+ */
+typedef int (*stor_event_fn)(void *arg, const char *hall, const eng_event *ev);
+int stor_log_tail(stor *s, const char *const *halls, size_t nhalls, uint32_t max,
+                  stor_event_fn fn, void *arg, char msg[256]);
+
 /* 0 while writable, else ANT_EUNAVAILABLE with the reason (no citizen data) in msg. */
 int stor_health(stor *s, char msg[256]);
 

@@ -183,6 +183,7 @@ describe('the citizen\'s ticket', () => {
     assert.equal(r.body.code, t.code);
     assert.equal(r.body.state, 'waiting');
     assert.equal(r.body.service, 'npwp');
+    assert.equal(r.body.hall, 'mpp-demo', 'the citizen page learns its hall');
     assert.equal(typeof r.body.position, 'number');
     assert.equal(typeof r.body.eta_s, 'number');
     assert.ok(!('secret' in r.body));

@@ -1164,3 +1164,48 @@ Test(codec, request_rid_survives_errors)
     cr_assert_eq(req.rid_u, 5);
     codec_buf_free(&mp);
 }
+
+/* hall.config: both public encodings carry the same public config object */
+Test(codec, public_hall_config_is_the_same_object_in_both)
+{
+    static const char cfg[] =
+        "{\"id\":\"h1\",\"name\":\"Hall\",\"no_show\":{\"min_recalls\":1},"
+        "\"priority\":{\"max_consecutive\":2},\"services\":[{\"id\":\"ktp\"}]}";
+    eng_event ev;
+    base(&ev, ENG_EV_HALL_CONFIG, 5);
+    ev.config_json = cfg;
+    ev.config_len = sizeof cfg - 1;
+    codec_buf j, m;
+    codec_buf_init(&j);
+    codec_buf_init(&m);
+    cr_assert_eq(codec_event_json(&ev, CODEC_PUBLIC, &j), 0);
+    cr_assert_eq(codec_event_msgpack(&ev, CODEC_PUBLIC, &m), 0);
+    json_t *jv = json_loadb(j.data, j.len, 0, NULL);
+    cr_assert_not_null(jv);
+    json_t *jc = json_object_get(jv, "config");
+    cr_assert(json_is_object(jc), "JSON carries the object 'config'");
+    cr_assert_null(json_object_get(jc, "priority"));
+    cr_assert_null(json_object_get(jc, "no_show"));
+    cr_assert_str_eq(json_string_value(json_object_get(jc, "name")), "Hall");
+    /* msgpack: unpack with msgpack-c and compare through JSON text */
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    cr_assert_eq(msgpack_unpack_next(&u, m.data, m.len, NULL), MSGPACK_UNPACK_SUCCESS);
+    cr_assert_eq(u.data.type, MSGPACK_OBJECT_MAP);
+    const msgpack_object *mc = NULL;
+    for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+        const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 6 &&
+            memcmp(kv->key.via.str.ptr, "config", 6) == 0)
+            mc = &kv->val;
+        cr_assert(!(kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 11),
+                  "no config_json string in public msgpack");
+    }
+    cr_assert_not_null(mc, "msgpack carries 'config'");
+    cr_assert_eq(mc->type, MSGPACK_OBJECT_MAP, "as a map, not a string");
+    cr_assert_eq(mc->via.map.size, json_object_size(jc), "same keys as the JSON object");
+    msgpack_unpacked_destroy(&u);
+    json_decref(jv);
+    codec_buf_free(&j);
+    codec_buf_free(&m);
+}
