@@ -2,12 +2,15 @@
  * eta.c — wait estimates (SPEC §3): position and eta_s for every waiting
  * ticket, eta_s for a new ticket per service.
  *
- * Method: simulate the calling rules forward. Every counter open now (or, in
- * a hall with none open, every counter, as if it opened now) becomes free
- * when its current ticket's learned service time has passed; the counter
- * free earliest calls next, by calling.c's rules. A ticket's eta is the
- * simulated time of its call; its position is how many simulated calls come
- * before it at counters that serve its service. Service times are learned
+ * Method: simulate the calling rules forward. Every counter open now
+ * becomes free when its current ticket's learned service time has passed;
+ * the counter free earliest calls next, by calling.c's rules. A ticket's eta
+ * is the simulated time of its call; its position is how many simulated
+ * calls come before it, at an earlier instant, at counters that serve its
+ * service. A ticket no open counter will reach (a hall before opening, a
+ * service whose counters are all closed) gets its rank in its own service
+ * as position, and rank × service time ÷ the counters configured for the
+ * service as eta: "n people ahead, about this long once counters open". Service times are learned
  * per service from finished tickets (EWMA, α = 0.2, seeded from
  * est_service_s). Estimates are computed lazily: at most once a second, and
  * at the next read after any change.
@@ -43,6 +46,15 @@ static int64_t svc_ms(const eng_hall *h, uint16_t s)
     return (int64_t)(h->svc[s].svc_time_s * 1000.0);
 }
 
+/* Counters the config gives a service (open or not); at least 1 for a divisor. */
+static int64_t counters_for(const eng_hall *h, uint16_t s)
+{
+    int64_t k = 0;
+    for (uint16_t i = 0; i < h->nctr; i++)
+        k += hall_ctr_serves(&h->ctr[i], s);
+    return k ? k : 1;
+}
+
 static uint32_t to_s(int64_t ms)
 {
     return ms <= 0 ? 0 : (uint32_t)((ms + 999) / 1000);
@@ -67,13 +79,9 @@ void eta_refresh(eng_hall *h, int64_t now)
         free(pend);
         return; /* keep the old estimates; retried at the next read */
     }
-    bool any_open = false;
-    for (uint16_t i = 0; i < nctr; i++)
-        if (h->ctr[i].state == ENG_CS_OPEN)
-            any_open = true;
     for (uint16_t i = 0; i < nctr; i++) {
         const eng_ctr *c = &h->ctr[i];
-        sc[i].active = any_open ? c->state == ENG_CS_OPEN : true;
+        sc[i].active = c->state == ENG_CS_OPEN;
         sc[i].consec = c->consec_prio;
         sc[i].free_at = now;
         if (c->cur && c->cur->service < nsvc) {
@@ -88,15 +96,16 @@ void eta_refresh(eng_hall *h, int64_t now)
         heads[s * 2 + LANE_NORMAL] = h->svc[s].lane[LANE_NORMAL].head;
         heads[s * 2 + LANE_PRIO] = h->svc[s].lane[LANE_PRIO].head;
         remaining += h->svc[s].lane[LANE_NORMAL].count + h->svc[s].lane[LANE_PRIO].count;
-        /* fallback for tickets no counter will reach: rank in their own service;
-         * and the oldest waiting ticket, which need not be a lane's head (a
-         * transfer with placement first puts a newer one before it) */
+        /* fallback for tickets no open counter will reach: rank in their own
+         * service; and the oldest waiting ticket, which need not be a lane's
+         * head (a transfer with placement first puts a newer one before it) */
         uint32_t rank = 0;
         int64_t oldest = 0;
+        int64_t per_ticket = svc_ms(h, s) / counters_for(h, s);
         for (int l = LANE_PRIO; l >= LANE_NORMAL; l--)
             for (struct eng_ticket *t = h->svc[s].lane[l].head; t; t = t->next) {
+                t->eta_s = to_s((int64_t)rank * per_ticket);
                 t->position = rank++;
-                t->eta_s = to_s((int64_t)rank * svc_ms(h, s));
                 if (!oldest || t->enqueued_at < oldest)
                     oldest = t->enqueued_at;
             }
@@ -137,7 +146,7 @@ void eta_refresh(eng_hall *h, int64_t now)
     for (uint16_t s = 0; s < nsvc; s++) {
         int64_t first = -1;
         for (uint16_t i = 0; i < nctr; i++) {
-            if (!(any_open ? h->ctr[i].state == ENG_CS_OPEN : true))
+            if (h->ctr[i].state != ENG_CS_OPEN)
                 continue;
             if (!hall_ctr_serves(&h->ctr[i], s))
                 continue;
@@ -148,8 +157,8 @@ void eta_refresh(eng_hall *h, int64_t now)
         if (first >= 0)
             eta = to_s(first - now);
         else
-            eta = to_s((int64_t)(h->svc[s].lane[0].count + h->svc[s].lane[1].count + 1) *
-                       svc_ms(h, s));
+            eta = to_s((int64_t)(h->svc[s].lane[0].count + h->svc[s].lane[1].count) * svc_ms(h, s) /
+                       counters_for(h, s));
         if (eta != h->svc[s].est_eta_s)
             h->eta_version++;
         h->svc[s].est_eta_s = eta;

@@ -411,6 +411,29 @@ Test(estimate, positions_and_eta)
     fx_free(&f);
 }
 
+Test(estimate, before_any_counter_opens)
+{
+    fx f;
+    fx_hall p = rules_one_service(2);
+    fx_init_p(&f, &p, fx_time(DAY1, "00:00:00", p.utc));
+    /* no counter open: rank in the service, and rank x 300 s / 2 counters */
+    RUN(&f, "07:50:00 issue ktp; issue ktp; issue ktp", "issued A001 | issued A002 | issued A003");
+    static const char *const codes[] = {"A001", "A002", "A003"};
+    for (unsigned i = 0; i < 3; i++) {
+        eng_ticket_view v = rules_view(&f, codes[i]);
+        cr_assert_eq(v.position, i, "%s position %u", codes[i], v.position);
+        cr_assert_eq(v.eta_s, i * 150, "%s eta %u", codes[i], v.eta_s);
+    }
+    eng_service_live live;
+    cr_assert_eq(eng_service_live_get(f.h, 0, f.now, &live), 0);
+    cr_assert_eq(live.eta_s, 450, "a new ticket: 3 ahead x 300 s / 2 counters");
+    /* the first counter opens: the simulation takes over */
+    RUN(&f, "08:00:00 open c1", "c1 open");
+    cr_assert_eq(rules_view(&f, "A003").position, 2);
+    cr_assert_eq(rules_view(&f, "A003").eta_s, 600);
+    fx_free(&f);
+}
+
 struct pos_walk {
     char order[128];
     uint32_t last;
