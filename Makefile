@@ -109,11 +109,15 @@ test: deps node-deps
 
 check: test
 
-# npm packages for the interop tests (ws, @msgpack/msgpack), pinned by the lock file.
+# npm packages, pinned by their lock files: the interop tests (ws,
+# @msgpack/msgpack) and the browser tests (playwright-core, which drives
+# Debian's chromium and downloads no browser of its own).
 node-deps:
-	@if [ -f tests/integration/package-lock.json ]; then \
-		npm --prefix tests/integration ci --no-audit --no-fund --loglevel=error; \
-	fi
+	@for d in tests/integration tests/browser; do \
+		if [ -f $$d/package-lock.json ]; then \
+			npm --prefix $$d ci --no-audit --no-fund --loglevel=error || exit 1; \
+		fi; \
+	done
 
 asan:
 	@$(call configure,$(ASAN_DIR),-DANT_SANITIZE=asan -DCMAKE_BUILD_TYPE=Debug)
