@@ -207,11 +207,14 @@ static int on_reply(board_state *st, const json_t *m)
         return 0;
     const json_t *r = json_object_get(m, "result");
     json_t *b = json_object_get(r, "board");
+    /* A reply with a board is a fresh start at its seq. Without one (a
+     * `since` resume) the missed events follow, so keep our own seq: the
+     * reply's seq is the hall's latest, and taking it would drop them. */
     if (json_is_object(b)) {
         json_decref(st->board);
         st->board = json_incref(b);
+        st->seq = cli_int(r, "seq", st->seq);
     }
-    st->seq = cli_int(r, "seq", st->seq);
     st->subscribed = true;
     st->dirty = true;
     return 0;
