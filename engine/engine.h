@@ -293,9 +293,6 @@ int eng_now_calling(const eng_hall *h,
                     eng_board_call out[ENG_NOW_CALLING]); /* returns count, newest first */
 void eng_counter_live_get(const eng_hall *h, int counter_idx, eng_counter_live *out);
 
-/* Estimate version: changes whenever any estimate changes (for ETags). */
-uint64_t eng_estimate_version(eng_hall *h, int64_t now);
-
 /*
  * Iterate the current day's tickets, optionally only one state (state < 0:
  * all): in issue order, but waiting ones service by service in the order

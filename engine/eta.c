@@ -159,8 +159,6 @@ void eta_refresh(eng_hall *h, int64_t now)
         else
             eta = to_s((int64_t)(h->svc[s].lane[0].count + h->svc[s].lane[1].count) * svc_ms(h, s) /
                        counters_for(h, s));
-        if (eta != h->svc[s].est_eta_s)
-            h->eta_version++;
         h->svc[s].est_eta_s = eta;
     }
     h->eta_dirty = false;

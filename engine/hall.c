@@ -578,11 +578,6 @@ void eng_counter_live_get(const eng_hall *h, int counter_idx, eng_counter_live *
         hall_ticket_code(h, c->cur, out->ticket);
 }
 
-uint64_t eng_estimate_version(eng_hall *h, int64_t now)
-{
-    eta_refresh(h, now);
-    return h->eta_version;
-}
 
 size_t eng_tickets_each(eng_hall *h, int state, int64_t now, eng_ticket_fn fn, void *arg)
 {

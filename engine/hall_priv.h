@@ -128,7 +128,6 @@ struct eng_hall {
     /* estimates */
     bool eta_dirty;
     int64_t eta_at;
-    uint64_t eta_version;
     int64_t wait_ev_at; /* last service.wait */
     /* statistics of the last closed day */
     eng_day_stats last_closed;
