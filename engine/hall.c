@@ -578,7 +578,6 @@ void eng_counter_live_get(const eng_hall *h, int counter_idx, eng_counter_live *
         hall_ticket_code(h, c->cur, out->ticket);
 }
 
-
 size_t eng_tickets_each(eng_hall *h, int state, int64_t now, eng_ticket_fn fn, void *arg)
 {
     size_t visited = 0;
