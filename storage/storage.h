@@ -156,8 +156,8 @@ int stor_tokens_each(stor *s, stor_token_fn fn, void *arg);
  * or an ANT_E* code with msg naming the problem. Loop thread, after recovery.
  */
 typedef int (*stor_event_fn)(void *arg, const char *hall, const eng_event *ev);
-int stor_log_tail(stor *s, const char *const *halls, size_t nhalls, uint32_t max,
-                  stor_event_fn fn, void *arg, char msg[256]);
+int stor_log_tail(stor *s, const char *const *halls, size_t nhalls, uint32_t max, stor_event_fn fn,
+                  void *arg, char msg[256]);
 
 /* 0 while writable, else ANT_EUNAVAILABLE with the reason (no citizen data) in msg. */
 int stor_health(stor *s, char msg[256]);
