@@ -4,7 +4,8 @@
  *   storage-bench [--dir DIR] [--seconds S] [--events N] [--only raw|group|recover] [--json]
  *
  * (a) one event per fsync'd LMDB transaction, no storage layer: the floor
- *     every `always`-mode command pays when it is alone;
+ *     every `always`-mode command pays when it is alone; then 64 and 512
+ *     events per transaction: what the disk charges for a bigger commit;
  * (b) durable events per second through stor_append + stor_when_durable
  *     (group commit) with 1, 8, 64 and 512 concurrent submitters, each
  *     re-submitting the moment its previous event is durable, with p50/p99
@@ -107,7 +108,13 @@ static size_t sample_record(char *out, size_t cap)
 
 /* ---- (a) ----------------------------------------------------------------- */
 
-static void bench_raw(const char *dir, double seconds, bool json)
+/*
+ * `batch` events per fsync'd commit straight into LMDB, no storage layer:
+ * batch 1 is the floor a lone command pays; larger batches show what the
+ * disk charges for a bigger commit, the ceiling for group commit at that
+ * batch size.
+ */
+static void bench_raw(const char *dir, double seconds, bool json, int batch)
 {
     MDB_env *env;
     MDB_dbi dbi;
@@ -126,14 +133,18 @@ static void bench_raw(const char *dir, double seconds, bool json)
     size_t len = sample_record(rec, sizeof rec);
     uint64_t n = 0;
     double t0 = mono_s(), t;
+    uint64_t commits = 0;
     do {
-        unsigned char kb[8];
-        uint64_t k = ++n;
-        for (int i = 7; i >= 0; i--, k >>= 8)
-            kb[i] = (unsigned char)k;
-        MDB_val key = {8, kb}, val = {len, rec};
         mdb_txn_begin(env, NULL, 0, &txn);
-        mdb_put(txn, dbi, &key, &val, MDB_APPEND);
+        for (int b = 0; b < batch; b++) {
+            unsigned char kb[8];
+            uint64_t k = ++n;
+            for (int i = 7; i >= 0; i--, k >>= 8)
+                kb[i] = (unsigned char)k;
+            MDB_val key = {8, kb}, val = {len, rec};
+            mdb_put(txn, dbi, &key, &val, MDB_APPEND);
+        }
+        commits++;
         if (mdb_txn_commit(txn) != 0) {
             fprintf(stderr, "storage-bench: commit failed\n");
             exit(1);
@@ -141,13 +152,18 @@ static void bench_raw(const char *dir, double seconds, bool json)
         t = mono_s();
     } while (t - t0 < seconds);
     mdb_env_close(env);
-    double rate = (double)n / (t - t0);
+    double rate = (double)commits / (t - t0);
     if (json)
-        printf("{\"test\":\"raw_fsync_commit\",\"commits_per_s\":%.0f,\"mean_ms\":%.3f}\n", rate,
-               1000.0 / rate);
-    else
+        printf("{\"test\":\"raw_fsync_commit\",\"batch\":%d,\"commits_per_s\":%.0f,"
+               "\"mean_ms\":%.3f,\"events_per_s\":%.0f}\n",
+               batch, rate, 1000.0 / rate, rate * batch);
+    else if (batch == 1)
         printf("(a) one event per fsync'd LMDB commit: %.0f commits/s, %.3f ms each\n", rate,
                1000.0 / rate);
+    else
+        printf("(a) %3d events per fsync'd LMDB commit: %.0f commits/s, %.3f ms each, %.0f "
+               "events/s\n",
+               batch, rate, 1000.0 / rate, rate * batch);
 }
 
 /* ---- (b) ----------------------------------------------------------------- */
@@ -428,9 +444,10 @@ int main(int argc, char **argv)
         perror("storage-bench: mkdtemp");
         return 1;
     }
-    if (!only || !strcmp(only, "raw")) {
+    static const int batches[] = {1, 64, 512};
+    for (int i = 0; (!only || !strcmp(only, "raw")) && i < 3; i++) {
         char *raw = subdir(dir, "raw");
-        bench_raw(raw, seconds, json);
+        bench_raw(raw, seconds, json, batches[i]);
         rm_rf(raw);
         free(raw);
     }
