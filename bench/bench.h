@@ -24,16 +24,16 @@ typedef struct bench_opts {
     char host[80]; /* for the Host header */
     struct sockaddr_storage addr;
     char hall[64], service[64];
-    int conns;          /* HTTP connections (closed loop: requests in flight) */
-    double rate;        /* > 0: open loop at this many requests per second in total */
-    double duration_s;  /* measured period */
-    double warmup_s;    /* before it, not recorded */
-    double inm_ratio;   /* poll: share of requests that send If-None-Match */
-    bool idem;          /* issue: send a unique idem key with every ticket */
-    const char *path;   /* poll: override the request target (peers) */
-    int subs;           /* fanout: WebSocket subscribers */
-    double speed;       /* day: simulated seconds per real second */
-    int server_pid;     /* 0: no server figures */
+    int conns;         /* HTTP connections (closed loop: requests in flight) */
+    double rate;       /* > 0: open loop at this many requests per second in total */
+    double duration_s; /* measured period */
+    double warmup_s;   /* before it, not recorded */
+    double inm_ratio;  /* poll: share of requests that send If-None-Match */
+    bool idem;         /* issue: send a unique idem key with every ticket */
+    const char *path;  /* poll: override the request target (peers) */
+    int subs;          /* fanout: WebSocket subscribers */
+    double speed;      /* day: simulated seconds per real second */
+    int server_pid;    /* 0: no server figures */
     bool json;
 } bench_opts;
 

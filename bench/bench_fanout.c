@@ -23,10 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUF_CAP (1u << 20) /* one subscriber's unread bytes (the subscribe reply is largest) */
-#define RING 65536                   /* code slots */
-#define SETUP_NS 20000000000ull      /* subscribers connect and subscribe within this */
-#define AFTER_NS 2000000000ull       /* after the driver stops: wait this long for deliveries */
+#define BUF_CAP (1u << 20)      /* one subscriber's unread bytes (the subscribe reply is largest) */
+#define RING 65536              /* code slots */
+#define SETUP_NS 20000000000ull /* subscribers connect and subscribe within this */
+#define AFTER_NS 2000000000ull  /* after the driver stops: wait this long for deliveries */
 #define MAX_DEPTH 32
 
 enum { S_CONNECTING, S_HANDSHAKE, S_SUBSCRIBING, S_READY, S_DEAD };
@@ -191,26 +191,74 @@ static int mp_skip(mp *m, int depth)
         body = t & 0x1f;
     } else {
         switch (t) {
-        case 0xcc: case 0xd0: body = 1; break;
-        case 0xcd: case 0xd1: body = 2; break;
-        case 0xce: case 0xd2: case 0xca: body = 4; break;
-        case 0xcf: case 0xd3: case 0xcb: body = 8; break;
-        case 0xd4: body = 2; break;
-        case 0xd5: body = 3; break;
-        case 0xd6: body = 5; break;
-        case 0xd7: body = 9; break;
-        case 0xd8: body = 17; break;
-        case 0xc4: case 0xd9: hl = 2; break;
-        case 0xc5: case 0xda: hl = 3; break;
-        case 0xc6: case 0xdb: hl = 5; break;
-        case 0xc7: hl = 2; break;
-        case 0xc8: hl = 3; break;
-        case 0xc9: hl = 5; break;
-        case 0xdc: hl = 3, kind = 1; break;
-        case 0xdd: hl = 5, kind = 1; break;
-        case 0xde: hl = 3, kind = 2; break;
-        case 0xdf: hl = 5, kind = 2; break;
-        default: return -1;
+        case 0xcc:
+        case 0xd0:
+            body = 1;
+            break;
+        case 0xcd:
+        case 0xd1:
+            body = 2;
+            break;
+        case 0xce:
+        case 0xd2:
+        case 0xca:
+            body = 4;
+            break;
+        case 0xcf:
+        case 0xd3:
+        case 0xcb:
+            body = 8;
+            break;
+        case 0xd4:
+            body = 2;
+            break;
+        case 0xd5:
+            body = 3;
+            break;
+        case 0xd6:
+            body = 5;
+            break;
+        case 0xd7:
+            body = 9;
+            break;
+        case 0xd8:
+            body = 17;
+            break;
+        case 0xc4:
+        case 0xd9:
+            hl = 2;
+            break;
+        case 0xc5:
+        case 0xda:
+            hl = 3;
+            break;
+        case 0xc6:
+        case 0xdb:
+            hl = 5;
+            break;
+        case 0xc7:
+            hl = 2;
+            break;
+        case 0xc8:
+            hl = 3;
+            break;
+        case 0xc9:
+            hl = 5;
+            break;
+        case 0xdc:
+            hl = 3, kind = 1;
+            break;
+        case 0xdd:
+            hl = 5, kind = 1;
+            break;
+        case 0xde:
+            hl = 3, kind = 2;
+            break;
+        case 0xdf:
+            hl = 5, kind = 2;
+            break;
+        default:
+            return -1;
         }
         if (mp_need(m, hl) < 0)
             return -1;
@@ -515,11 +563,12 @@ static void sub_connected(uv_connect_t *req, int status)
     if (s->state == S_DEAD)
         return;
     char hs[512];
-    int n = snprintf(hs, sizeof hs,
-                     "GET /v1/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Key: YW50cmVhbi1iZW5jaC1rZXk=\r\n"
-                     "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: antrean.v1.msgpack\r\n\r\n",
-                     f->o->host);
+    int n =
+        snprintf(hs, sizeof hs,
+                 "GET /v1/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Key: YW50cmVhbi1iZW5jaC1rZXk=\r\n"
+                 "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: antrean.v1.msgpack\r\n\r\n",
+                 f->o->host);
     s->state = S_HANDSHAKE;
     if (uv_read_start((uv_stream_t *)&s->tcp, sub_alloc, sub_read) < 0) {
         f->r->sub_errors++;

@@ -210,7 +210,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = RBUF_CAP - c->rlen;
 }
 
-/* Case-insensitive search for a header line "\r\nName:" in head[0..n); returns the value or NULL. */
+/* Case-insensitive search for a header line "\r\nName:" in head[0..n); returns the value or NULL.
+ */
 static const char *find_header(const char *head, size_t n, const char *name, size_t *vlen)
 {
     size_t nl = strlen(name);

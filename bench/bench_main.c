@@ -97,8 +97,8 @@ static int parse_server(const char *s, bench_opts *o)
     } else {
         return -1;
     }
-    snprintf(o->host, sizeof o->host, "%s%s%s:%ld", a6->sin6_family == AF_INET6 ? "[" : "",
-             host, a6->sin6_family == AF_INET6 ? "]" : "", p);
+    snprintf(o->host, sizeof o->host, "%s%s%s:%ld", a6->sin6_family == AF_INET6 ? "[" : "", host,
+             a6->sin6_family == AF_INET6 ? "]" : "", p);
     return 0;
 }
 
@@ -152,7 +152,10 @@ static int run_http(const bench_opts *o, bench_result *r)
 
 static const char *kind_name(int k)
 {
-    return k == BENCH_POLL ? "poll" : k == BENCH_ISSUE ? "issue" : k == BENCH_FANOUT ? "fanout" : "day";
+    return k == BENCH_POLL     ? "poll"
+           : k == BENCH_ISSUE  ? "issue"
+           : k == BENCH_FANOUT ? "fanout"
+                               : "day";
 }
 
 static void print_hist_json(const char *name, const bench_hist *h)
@@ -200,8 +203,7 @@ static void report(const bench_opts *o, const bench_result *r)
         if (r->have_server)
             printf(",\"server\":{\"pid\":%d,\"cpu_s\":%.2f,\"rss_kb_before\":%ld,"
                    "\"rss_kb_after\":%ld,\"hwm_kb\":%ld,\"requests_per_cpu_s\":%.1f}",
-                   o->server_pid, r->cpu_s, r->rss_kb_before, r->rss_kb_after, r->hwm_kb,
-                   per_cpu);
+                   o->server_pid, r->cpu_s, r->rss_kb_before, r->rss_kb_after, r->hwm_kb, per_cpu);
         if (o->kind == BENCH_FANOUT) {
             printf(",\"fanout\":{\"subs\":%d,\"subs_ready\":%llu,\"issued\":%llu,"
                    "\"expected\":%llu,\"deliveries\":%llu,\"sub_errors\":%llu,",

@@ -17,7 +17,8 @@
 #include <stdint.h>
 
 #define BENCH_HIST_SUB_BITS 6 /* 64 sub-buckets per power of two */
-#define BENCH_HIST_BUCKETS ((64 - BENCH_HIST_SUB_BITS) * (1 << BENCH_HIST_SUB_BITS) + (1 << BENCH_HIST_SUB_BITS))
+#define BENCH_HIST_BUCKETS                                                                         \
+    ((64 - BENCH_HIST_SUB_BITS) * (1 << BENCH_HIST_SUB_BITS) + (1 << BENCH_HIST_SUB_BITS))
 
 typedef struct bench_hist {
     uint64_t count, min, max;
