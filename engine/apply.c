@@ -29,6 +29,17 @@ static int commit(eng_hall *h, eng_evbuf *out, eng_result *res)
     return rc;
 }
 
+/* commit, and on success name the ticket the command acted on in res */
+static int commit_ticket(eng_hall *h, eng_evbuf *out, eng_result *res, struct eng_ticket *t)
+{
+    int rc = commit(h, out, res);
+    if (rc == 0) {
+        res->has_ticket = true;
+        hall_view(h, t, &res->ticket);
+    }
+    return rc;
+}
+
 static int rollover_if_due(eng_hall *h, int64_t now, eng_evbuf *out, char msg[200])
 {
     int32_t day = eng_hall_day_of(h, now);
@@ -267,12 +278,7 @@ static int cmd_call(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out
     }
     if (!ticket_event(h, out, ENG_EV_TICKET_CALLED, now, t, c))
         FAIL(ANT_ENOMEM, "out of memory");
-    int rc = commit(h, out, res);
-    if (rc == 0) {
-        res->has_ticket = true;
-        hall_view(h, t, &res->ticket);
-    }
-    return rc;
+    return commit_ticket(h, out, res, t);
 }
 
 /* The counter's current ticket, which must be in `state`. */
@@ -347,12 +353,7 @@ static int cmd_at_counter(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbu
         }
         break;
     }
-    int rc = commit(h, out, res);
-    if (rc == 0) {
-        res->has_ticket = true;
-        hall_view(h, t, &res->ticket);
-    }
-    return rc;
+    return commit_ticket(h, out, res, t);
 }
 
 static int cmd_counter_state(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out,
@@ -451,12 +452,7 @@ static int cmd_ticket(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *o
         }
         break;
     }
-    int rc = commit(h, out, res);
-    if (rc == 0) {
-        res->has_ticket = true;
-        hall_view(h, t, &res->ticket);
-    }
-    return rc;
+    return commit_ticket(h, out, res, t);
 }
 
 /* ---- config ------------------------------------------------------------- */

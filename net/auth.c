@@ -106,10 +106,12 @@ auth_token *auth_of_request(conn *c, bool *present)
     return auth_lookup(c->s, v, n);
 }
 
-void auth_write(const auth_token *t, jo *w)
+void auth_write(const auth_token *t, const char *secret, jo *w)
 {
     jo_obj(w);
     jo_kstr(w, "id", t->id);
+    if (secret)
+        jo_kstr(w, "token", secret);
     jo_kstr(w, "role", auth_role_name(t->role));
     jo_key(w, "halls");
     if (t->all_halls) {
@@ -121,7 +123,8 @@ void auth_write(const auth_token *t, jo *w)
         jo_arr_end(w);
     }
     jo_kstr(w, "label", t->label);
-    jo_kint(w, "created", t->created);
+    if (!secret) /* the create reply has exactly the fields of SPEC §4 */
+        jo_kint(w, "created", t->created);
     jo_obj_end(w);
 }
 

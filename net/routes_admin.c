@@ -195,7 +195,7 @@ void route_tokens(route_req *r, const char *id)
         jo *w = route_begin(r);
         jo_arr(w);
         for (auth_token *t = s->tokens; t; t = t->next)
-            auth_write(t, w);
+            auth_write(t, NULL, w);
         jo_arr_end(w);
         route_end(r, 200);
         return;
@@ -253,22 +253,7 @@ void route_tokens(route_req *r, const char *id)
         return;
     }
     log_line("info", "token created", "id=%s role=%s", t->id, auth_role_name(t->role));
-    jo *w = route_begin(r);
-    jo_obj(w);
-    jo_kstr(w, "id", t->id);
-    jo_kstr(w, "token", text);
-    jo_kstr(w, "role", auth_role_name(t->role));
-    jo_key(w, "halls");
-    if (t->all_halls) {
-        jo_str(w, "*");
-    } else {
-        jo_arr(w);
-        for (int i = 0; i < t->nhalls; i++)
-            jo_str(w, t->halls[i]);
-        jo_arr_end(w);
-    }
-    jo_kstr(w, "label", t->label);
-    jo_obj_end(w);
+    auth_write(t, text, route_begin(r)); /* the only time the token text is shown */
     reply_when_durable(r, 201);
 }
 

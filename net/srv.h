@@ -417,7 +417,9 @@ int auth_check(const auth_token *t, int perm, const char *hall);
 int auth_create(srv *s, int role, json_t *halls, const char *label, const char *fixed_id,
                 char *token_out, size_t token_sz, auth_token **out);
 int auth_delete(srv *s, const char *id);
-void auth_write(const auth_token *t, jo *w);
+/* List form {"id","role","halls","label","created"}; with secret, the create reply
+ * {"id","token","role","halls","label"} (SPEC §4), the only time it is shown. */
+void auth_write(const auth_token *t, const char *secret, jo *w);
 /* The token of the request's Authorization header (NULL when absent or unknown). */
 auth_token *auth_of_request(conn *c, bool *present);
 

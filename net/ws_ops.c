@@ -102,7 +102,7 @@ static void op_auth(conn *c, const codec_request *req, const srv_rid *rid)
     jo w;
     jo_init(&w, b, c->w.fmt);
     ws_begin_result(&w, rid);
-    auth_write(t, &w);
+    auth_write(t, NULL, &w);
     jo_obj_end(&w);
     if (jo_end(&w) == 0)
         ws_send_msg(c, b);
