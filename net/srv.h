@@ -413,7 +413,7 @@ void auth_free(srv *s);
 auth_token *auth_lookup(srv *s, const char *text, size_t n);
 /* 0, ANT_EUNAUTH (no token), ANT_EFORBIDDEN (role or hall). hall may be NULL (global). */
 int auth_check(const auth_token *t, int perm, const char *hall);
-/* Create: writes {"id","token","role","halls","label"} into w. */
+/* Create a token (stored hashed); its text, shown once, goes to token_out; *out borrowed. */
 int auth_create(srv *s, int role, json_t *halls, const char *label, const char *fixed_id,
                 char *token_out, size_t token_sz, auth_token **out);
 int auth_delete(srv *s, const char *id);
