@@ -8,9 +8,9 @@
  * cascade into "unknown agency" problems elsewhere.
  *
  * The canonical JSON (cfg->json) is rebuilt from the parsed struct rather than
- * copied from the input: defaults are filled in, dates sorted and deduplicated,
- * keys sorted. Parsing it again gives the same struct and the same bytes, which
- * is what makes persisting and replaying a config exact.
+ * copied from the input (config_json.c): defaults are filled in, dates sorted
+ * and deduplicated, keys sorted. Parsing it again gives the same struct and
+ * the same bytes, which is what makes persisting and replaying a config exact.
  *
  * Every message is valid UTF-8 and shorter than 160 bytes: user values are
  * quoted at most QUOTE_MAX bytes, control characters and invalid bytes become
@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_priv.h"
 #include "errors.h"
 
 #define QUOTE_MAX 40 /* bytes of a user value quoted in a message */
@@ -43,10 +44,6 @@
 #define MIN_RECALLS_MAX 100
 #define REINSTATE_DEFAULT 1800
 #define REINSTATE_MAX 86400
-
-/* Day numbers of 0000-01-01 and 9999-12-31: the range "YYYY-MM-DD" can write. */
-#define DAY_MIN (-719528)
-#define DAY_MAX 2932896
 
 typedef struct vctx {
     eng_problems *probs; /* caller's, may be NULL */
@@ -673,122 +670,6 @@ static void validate(vctx *v, json_t *root, eng_config *cfg)
     check_unknown(v, root, known);
 }
 
-/* ---- canonical and public JSON ---------------------------------------- */
-
-static void set(json_t *obj, const char *key, json_t *val, bool *ok)
-{
-    if (json_object_set_new(obj, key, val) != 0)
-        *ok = false;
-}
-
-static void push(json_t *arr, json_t *val, bool *ok)
-{
-    if (json_array_append_new(arr, val) != 0)
-        *ok = false;
-}
-
-static json_t *hhmm_json(unsigned min)
-{
-    char b[8];
-    snprintf(b, sizeof b, "%02u:%02u", (min / 60) % 100, min % 60);
-    return json_string(b);
-}
-
-static json_t *hours_json(const eng_config *c, bool *ok)
-{
-    json_t *h = json_object(), *wd = json_array(), *cd = json_array();
-    char b[16];
-    set(h, "open", hhmm_json(c->open_min), ok);
-    set(h, "close", hhmm_json(c->close_min), ok);
-    set(h, "issue_until", hhmm_json(c->issue_until_min), ok);
-    for (int d = 1; d <= 7; d++)
-        if (c->weekdays & (1u << (d - 1)))
-            push(wd, json_integer(d), ok);
-    for (size_t i = 0; i < c->nclosed; i++) {
-        eng_format_date(c->closed_days[i], b);
-        push(cd, json_string(b), ok);
-    }
-    set(h, "weekdays", wd, ok);
-    set(h, "closed_dates", cd, ok);
-    return h;
-}
-
-/* The config as a JSON tree; full adds the staff-only policy sections. NULL on ENOMEM. */
-static json_t *config_json(const eng_config *c, bool full)
-{
-    bool ok = true;
-    json_t *root = json_object(), *ags = json_array(), *svs = json_array(), *cts = json_array();
-
-    set(root, "id", json_string(c->id), &ok);
-    set(root, "name", json_string(c->name), &ok);
-    set(root, "utc_offset_min", json_integer(c->utc_offset_min), &ok);
-    set(root, "hours", hours_json(c, &ok), &ok);
-    for (size_t i = 0; i < c->nagencies; i++) {
-        json_t *a = json_object();
-        set(a, "id", json_string(c->agencies[i].id), &ok);
-        set(a, "name", json_string(c->agencies[i].name), &ok);
-        push(ags, a, &ok);
-    }
-    for (size_t i = 0; i < c->nservices; i++) {
-        const eng_service_cfg *s = &c->services[i];
-        json_t *o = json_object();
-        set(o, "id", json_string(s->id), &ok);
-        set(o, "agency", json_string(s->agency < c->nagencies ? c->agencies[s->agency].id : ""),
-            &ok);
-        set(o, "name", json_string(s->name), &ok);
-        set(o, "prefix", json_string(s->prefix), &ok);
-        set(o, "est_service_s", json_integer(s->est_service_s), &ok);
-        set(o, "sla_wait_s", json_integer(s->sla_wait_s), &ok);
-        set(o, "daily_quota", json_integer(s->daily_quota), &ok);
-        push(svs, o, &ok);
-    }
-    for (size_t i = 0; i < c->ncounters; i++) {
-        const eng_counter_cfg *k = &c->counters[i];
-        json_t *o = json_object(), *ss = json_array();
-        set(o, "id", json_string(k->id), &ok);
-        set(o, "label", json_string(k->label), &ok);
-        for (size_t j = 0; j < k->nservices; j++)
-            if (k->services[j] < c->nservices)
-                push(ss, json_string(c->services[k->services[j]].id), &ok);
-        set(o, "services", ss, &ok);
-        set(o, "policy",
-            json_string(k->policy == ENG_POLICY_IN_ORDER ? "in_order" : "longest_wait"), &ok);
-        push(cts, o, &ok);
-    }
-    set(root, "agencies", ags, &ok);
-    set(root, "services", svs, &ok);
-    set(root, "counters", cts, &ok);
-    if (full) {
-        json_t *p = json_object(), *ns = json_object();
-        set(p, "max_consecutive", json_integer(c->prio_max_consecutive), &ok);
-        set(ns, "min_recalls", json_integer(c->min_recalls), &ok);
-        set(ns, "reinstate_within_s", json_integer(c->reinstate_within_s), &ok);
-        set(root, "priority", p, &ok);
-        set(root, "no_show", ns, &ok);
-    }
-    set(root, "self_service", json_boolean(c->self_service), &ok);
-    if (!ok) {
-        json_decref(root);
-        return NULL;
-    }
-    return root;
-}
-
-static char *dump_config(const eng_config *c, bool full)
-{
-    json_t *root = config_json(c, full);
-    char *s = root ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(root);
-    return s;
-}
-
-char *eng_config_public_json(const eng_config *cfg)
-{
-    if (!cfg)
-        return NULL;
-    return dump_config(cfg, false);
-}
-
 /* ---- public entry points ---------------------------------------------- */
 
 int eng_config_parse(const char *json, size_t len, eng_config **out, eng_problems *probs)
@@ -814,7 +695,7 @@ int eng_config_parse(const char *json, size_t len, eng_config **out, eng_problem
     if (cfg)
         validate(&v, root, cfg);
     json_decref(root);
-    if (cfg && !v.nomem && v.count == 0 && (cfg->json = dump_config(cfg, true))) {
+    if (cfg && !v.nomem && v.count == 0 && (cfg->json = config_dump(cfg, true))) {
         cfg->json_len = strlen(cfg->json);
         *out = cfg;
         return 0;
@@ -888,70 +769,4 @@ int eng_config_agency(const eng_config *cfg, const char *id)
         if (strcmp(cfg->agencies[i].id, id) == 0)
             return (int)i;
     return -1;
-}
-
-/* ---- calendar dates (proleptic Gregorian; H. Hinnant's algorithms) ------- */
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-static unsigned days_in_month(int64_t y, unsigned m)
-{
-    static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : dim[m - 1];
-}
-
-int eng_parse_date(const char *s, int32_t *day)
-{
-    int n[8], k = 0;
-    if (!s || !day)
-        return ANT_EBADREQ;
-    for (int i = 0; i < 10; i++) {
-        if (i == 4 || i == 7) {
-            if (s[i] != '-')
-                return ANT_EBADREQ;
-        } else if (s[i] >= '0' && s[i] <= '9') {
-            n[k++] = s[i] - '0';
-        } else {
-            return ANT_EBADREQ;
-        }
-    }
-    if (s[10] != '\0')
-        return ANT_EBADREQ;
-    int64_t y = n[0] * 1000 + n[1] * 100 + n[2] * 10 + n[3];
-    unsigned m = (unsigned)(n[4] * 10 + n[5]), d = (unsigned)(n[6] * 10 + n[7]);
-    if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
-        return ANT_EBADREQ;
-    *day = (int32_t)days_from_civil(y, m, d);
-    return 0;
-}
-
-void eng_format_date(int32_t day, char *buf)
-{
-    int64_t y;
-    unsigned m, d;
-    /* "YYYY-MM-DD" has room for years 0000–9999 only; clamp rather than overflow buf. */
-    civil_from_days(day < DAY_MIN ? DAY_MIN : day > DAY_MAX ? DAY_MAX : day, &y, &m, &d);
-    snprintf(buf, 11, "%04u-%02u-%02u", (unsigned)y % 10000, m % 100, d % 100);
 }
