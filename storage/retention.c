@@ -33,6 +33,7 @@ typedef struct ret_chunk {
     bool pii_ran; /* the erase pass ran: pii_next now reflects meta "pii_pos" */
     uint64_t deleted, erased;
     int budget;
+    codec_buf *out; /* the erase pass's scratch for rewritten records */
 } ret_chunk;
 
 static int64_t ret_floor_div(int64_t a, int64_t b)
@@ -113,55 +114,6 @@ static bool ret_stats_stored(stor *s, MDB_txn *txn, struct stor_ret_hall *h, int
     return h->stats_state == 1;
 }
 
-static int ret_delete_pass(stor *s, MDB_txn *txn, ret_chunk *c)
-{
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, s->dbi[STOR_DB_LOG], &cur);
-    if (rc)
-        return rc;
-    unsigned char kb[8];
-    stor_be64_put(kb, c->del_next);
-    MDB_val k = {8, kb}, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && c->budget > 0) {
-        c->budget--;
-        stor_loghdr lh;
-        if (k.mv_size != 8 || stor_loghdr_parse(v.mv_data, v.mv_size, &lh) != 0) {
-            c->del_done = true; /* not ours to judge; recovery reports it */
-            break;
-        }
-        uint64_t pos = stor_be64_get(k.mv_data);
-        struct stor_ret_hall *h = ret_hall(s, txn, lh.hall, lh.hall_len);
-        if (!h) {
-            rc = ENOMEM;
-            break;
-        }
-        int32_t day = ret_day(lh.at, h->off_min);
-        if (day >= ret_day(s->ret.now, h->off_min) - (int32_t)s->o.keep_days) {
-            c->del_done = true;
-            break;
-        }
-        c->del_next = pos + 1;
-        if (pos < h->snap_pos && ret_stats_stored(s, txn, h, day)) {
-            if ((rc = mdb_cursor_del(cur, 0)) != 0)
-                break;
-            c->deleted++;
-            stor_be64_put(kb, c->del_next);
-            k.mv_size = 8;
-            k.mv_data = kb;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        } else {
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-    }
-    if (rc == MDB_NOTFOUND) {
-        c->del_done = true;
-        rc = 0;
-    }
-    mdb_cursor_close(cur);
-    return rc;
-}
-
 /* Rewrite one record without citizen data; 0 also when there was nothing to erase. */
 static int ret_erase_one(stor *s, MDB_txn *txn, const unsigned char *key, const stor_loghdr *lh,
                          const void *val, codec_buf *out, bool *erased)
@@ -191,6 +143,107 @@ static int ret_erase_one(stor *s, MDB_txn *txn, const unsigned char *key, const 
     return rc;
 }
 
+/*
+ * What a pass does to one record old enough for it: 0 with *changed when it
+ * deleted or rewrote the record (the cursor must seek again), or an error.
+ */
+typedef int (*ret_step_fn)(stor *s, MDB_txn *txn, MDB_cursor *cur, struct stor_ret_hall *h,
+                           const stor_loghdr *lh, const MDB_val *val, uint64_t pos, void *arg,
+                           bool *changed);
+
+/*
+ * Walk the log from *next while the chunk has budget and records are older
+ * than keep_days, applying step to each. *next ends past the last record
+ * handled; *done is set when the walk reached records too young, a record
+ * it does not understand (recovery reports those), or the log's end.
+ */
+static int ret_walk(stor *s, MDB_txn *txn, ret_chunk *c, uint64_t *next, bool *done,
+                    uint32_t keep_days, ret_step_fn step, void *arg)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, s->dbi[STOR_DB_LOG], &cur);
+    if (rc)
+        return rc;
+    unsigned char kb[8];
+    stor_be64_put(kb, *next);
+    MDB_val k = {8, kb}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && c->budget > 0) {
+        c->budget--;
+        stor_loghdr lh;
+        if (k.mv_size != 8 || stor_loghdr_parse(v.mv_data, v.mv_size, &lh) != 0) {
+            *done = true; /* not ours to judge; recovery reports it */
+            break;
+        }
+        uint64_t pos = stor_be64_get(k.mv_data);
+        struct stor_ret_hall *h = ret_hall(s, txn, lh.hall, lh.hall_len);
+        if (!h) {
+            rc = ENOMEM;
+            break;
+        }
+        int32_t day = ret_day(lh.at, h->off_min);
+        if (day >= ret_day(s->ret.now, h->off_min) - (int32_t)keep_days) {
+            *done = true;
+            break;
+        }
+        bool changed = false;
+        if ((rc = step(s, txn, cur, h, &lh, &v, pos, arg, &changed)) != 0)
+            break;
+        *next = pos + 1;
+        if (changed) {
+            stor_be64_put(kb, *next);
+            k.mv_size = 8;
+            k.mv_data = kb;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        } else {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+    }
+    if (rc == MDB_NOTFOUND) {
+        *done = true;
+        rc = 0;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Delete a record whose day is covered by the hall's snapshot and stored stats. */
+static int ret_delete_step(stor *s, MDB_txn *txn, MDB_cursor *cur, struct stor_ret_hall *h,
+                           const stor_loghdr *lh, const MDB_val *val, uint64_t pos, void *arg,
+                           bool *changed)
+{
+    ret_chunk *c = arg;
+    (void)val;
+    if (pos >= h->snap_pos || !ret_stats_stored(s, txn, h, ret_day(lh->at, h->off_min)))
+        return 0;
+    int rc = mdb_cursor_del(cur, 0);
+    if (rc == 0) {
+        c->deleted++;
+        *changed = true;
+    }
+    return rc;
+}
+
+static int ret_delete_pass(stor *s, MDB_txn *txn, ret_chunk *c)
+{
+    return ret_walk(s, txn, c, &c->del_next, &c->del_done, s->o.keep_days, ret_delete_step, c);
+}
+
+/* Erase citizen data (and feedback comments) from a record. */
+static int ret_erase_step(stor *s, MDB_txn *txn, MDB_cursor *cur, struct stor_ret_hall *h,
+                          const stor_loghdr *lh, const MDB_val *val, uint64_t pos, void *arg,
+                          bool *changed)
+{
+    ret_chunk *c = arg;
+    (void)cur, (void)h;
+    unsigned char kb[8];
+    stor_be64_put(kb, pos);
+    int rc = ret_erase_one(s, txn, kb, lh, val->mv_data, c->out, changed);
+    if (rc == 0 && *changed)
+        c->erased++;
+    return rc;
+}
+
 static int ret_erase_pass(stor *s, MDB_txn *txn, ret_chunk *c)
 {
     if (!s->codec_arena) {
@@ -202,55 +255,11 @@ static int ret_erase_pass(stor *s, MDB_txn *txn, ret_chunk *c)
     if (!s->ret.pii_loaded && mdb_get(txn, s->dbi[STOR_DB_META], &k, &v) == 0 && v.mv_size == 8)
         c->pii_next = stor_be64_get(v.mv_data);
     uint64_t start = c->pii_next;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, s->dbi[STOR_DB_LOG], &cur);
-    if (rc)
-        return rc;
     codec_buf out;
     codec_buf_init(&out);
-    unsigned char kb[8];
-    stor_be64_put(kb, c->pii_next);
-    k.mv_size = 8;
-    k.mv_data = kb;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && c->budget > 0) {
-        c->budget--;
-        stor_loghdr lh;
-        if (k.mv_size != 8 || stor_loghdr_parse(v.mv_data, v.mv_size, &lh) != 0) {
-            c->pii_done = true;
-            break;
-        }
-        uint64_t pos = stor_be64_get(k.mv_data);
-        struct stor_ret_hall *h = ret_hall(s, txn, lh.hall, lh.hall_len);
-        if (!h) {
-            rc = ENOMEM;
-            break;
-        }
-        int32_t day = ret_day(lh.at, h->off_min);
-        if (day >= ret_day(s->ret.now, h->off_min) - (int32_t)s->o.keep_pii_days) {
-            c->pii_done = true;
-            break;
-        }
-        stor_be64_put(kb, pos);
-        bool erased;
-        if ((rc = ret_erase_one(s, txn, kb, &lh, v.mv_data, &out, &erased)) != 0)
-            break;
-        c->pii_next = pos + 1;
-        if (erased) {
-            c->erased++;
-            stor_be64_put(kb, c->pii_next);
-            k.mv_size = 8;
-            k.mv_data = kb;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        } else {
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-    }
-    if (rc == MDB_NOTFOUND) {
-        c->pii_done = true;
-        rc = 0;
-    }
-    mdb_cursor_close(cur);
+    c->out = &out;
+    int rc = ret_walk(s, txn, c, &c->pii_next, &c->pii_done, s->o.keep_pii_days, ret_erase_step, c);
+    c->out = NULL;
     codec_buf_free(&out);
     if (rc == 0 && c->pii_next != start) {
         unsigned char pb[8];
