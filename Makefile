@@ -17,12 +17,16 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
 # Every Debian package the project needs, in one place. chromium, nodejs and
-# npm are for the browser and interop tests.
+# npm are for the browser and interop tests; libcurl (webhooks) and libnats
+# (cluster) are linked; nats-server, haproxy, nginx-light and prometheus
+# (promtool) are started or run by tests; redis, wrk are benchmark peers.
 DEB_PACKAGES := build-essential cmake pkg-config \
 	libuv1-dev liblmdb-dev lmdb-utils libmsgpack-dev libcriterion-dev \
 	libhttp-parser-dev libssl-dev libjansson-dev libfiu-dev libqrencode-dev \
 	clang-14 libclang-rt-14-dev clang-format valgrind \
-	nodejs npm chromium
+	nodejs npm chromium \
+	libcurl4-openssl-dev nats-server libnats-dev haproxy nginx-light \
+	redis-server redis-tools wrk prometheus openssl
 
 BUILD    ?= build
 ASAN_DIR ?= build-asan
