@@ -569,9 +569,38 @@ static void parse_service(vctx *v, json_t *e, void *items, eng_config *cfg, refs
     check_unknown(v, e, known);
 }
 
+/* "breaks": [{"from":"HH:MM","to":"HH:MM"}…], each from < to, in order, not overlapping. */
+static void parse_breaks(vctx *v, json_t *e, eng_counter_cfg *c)
+{
+    static const char *const known[] = {"from", "to", NULL};
+    size_t n;
+    json_t *list = get_array(v, e, "breaks", false, ENG_MAX_BREAKS, &n);
+    size_t o = path_key(v, "breaks");
+    for (size_t j = 0; list && j < n; j++) {
+        size_t oj = path_idx(v, j);
+        json_t *b = json_array_get(list, j);
+        if (!json_is_object(b)) {
+            prob(v, "expected an object {\"from\",\"to\"}");
+            path_pop(v, oj);
+            continue;
+        }
+        int from = get_hhmm(v, b, "from", true, false);
+        int to = get_hhmm(v, b, "to", true, true);
+        check_unknown(v, b, known);
+        if (from >= 0 && to >= 0 && from >= to)
+            prob(v, "from must be before to");
+        else if (from >= 0 && to >= 0 && c->nbreaks && from < c->breaks[c->nbreaks - 1].to_min)
+            prob(v, "breaks must be in order and must not overlap");
+        else if (from >= 0 && to >= 0)
+            c->breaks[c->nbreaks++] = (struct eng_break){(uint16_t)from, (uint16_t)to};
+        path_pop(v, oj);
+    }
+    path_pop(v, o);
+}
+
 static void parse_counter(vctx *v, json_t *e, void *items, eng_config *cfg, refs *r, size_t i)
 {
-    static const char *const known[] = {"id", "label", "services", "policy", NULL};
+    static const char *const known[] = {"id", "label", "services", "policy", "breaks", NULL};
     eng_counter_cfg *c = (eng_counter_cfg *)items + i;
     size_t n, o;
     const char *str;
@@ -607,6 +636,7 @@ static void parse_counter(vctx *v, json_t *e, void *items, eng_config *cfg, refs
     else if (val && strcmp(str, "longest_wait") != 0)
         prob(v, "expected \"longest_wait\" or \"in_order\"");
     path_pop(v, o);
+    parse_breaks(v, e, c);
     check_unknown(v, e, known);
 }
 

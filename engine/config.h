@@ -18,7 +18,8 @@
 #define ENG_MAX_SERVICES 128
 #define ENG_MAX_COUNTERS 256
 #define ENG_MAX_CLOSED_DATES 366
-#define ENG_NONE 0xFFFF /* "no index" for uint16_t service/counter references */
+#define ENG_MAX_BREAKS 4 /* planned breaks per counter */
+#define ENG_NONE 0xFFFF  /* "no index" for uint16_t service/counter references */
 
 enum eng_policy { ENG_POLICY_LONGEST_WAIT = 0, ENG_POLICY_IN_ORDER = 1 };
 
@@ -43,6 +44,12 @@ typedef struct eng_counter_cfg {
     uint16_t nservices;
     uint16_t services[ENG_MAX_SERVICES]; /* indices into eng_config.services, in listed order */
     uint8_t policy;                      /* enum eng_policy */
+    /* planned breaks, hall-local minutes [from, to) every open day, sorted and
+     * disjoint (SPEC §10): the estimator counts the counter as serving nobody */
+    uint8_t nbreaks;
+    struct eng_break {
+        uint16_t from_min, to_min;
+    } breaks[ENG_MAX_BREAKS];
 } eng_counter_cfg;
 
 typedef struct eng_config {

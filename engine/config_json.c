@@ -93,6 +93,16 @@ static json_t *config_json(const eng_config *c, bool full)
         set(o, "services", ss, &ok);
         set(o, "policy",
             json_string(k->policy == ENG_POLICY_IN_ORDER ? "in_order" : "longest_wait"), &ok);
+        if (k->nbreaks) {
+            json_t *bs = json_array();
+            for (size_t j = 0; j < k->nbreaks; j++) {
+                json_t *b = json_object();
+                set(b, "from", hhmm_json(k->breaks[j].from_min), &ok);
+                set(b, "to", hhmm_json(k->breaks[j].to_min), &ok);
+                push(bs, b, &ok);
+            }
+            set(o, "breaks", bs, &ok);
+        }
         push(cts, o, &ok);
     }
     set(root, "agencies", ags, &ok);

@@ -450,6 +450,23 @@ static const struct rule_case rule_cases[] = {
      "counters[0].policy: expected \"longest_wait\" or \"in_order\""},
     {"counters[0].policy", "1", "counters[0].policy: expected \"longest_wait\" or \"in_order\""},
     {"counters[1].label", "3", "counters[1].label: expected a string"},
+    {"counters[0].breaks", "{}", "counters[0].breaks: expected an array"},
+    {"counters[0].breaks", "[{\"from\":\"13:00\",\"to\":\"12:00\"}]",
+     "counters[0].breaks[0]: from must be before to"},
+    {"counters[0].breaks",
+     "[{\"from\":\"12:00\",\"to\":\"13:00\"},{\"from\":\"12:30\",\"to\":\"14:00\"}]",
+     "counters[0].breaks[1]: breaks must be in order and must not overlap"},
+    {"counters[0].breaks", "[{\"from\":\"12:00\"}]", "counters[0].breaks[0].to: required"},
+    {"counters[0].breaks", "[{\"from\":\"1200\",\"to\":\"13:00\"}]",
+     "counters[0].breaks[0].from: expected \"HH:MM\""},
+    {"counters[0].breaks", "[1]", "counters[0].breaks[0]: expected an object {\"from\",\"to\"}"},
+    {"counters[0].breaks", "[{\"from\":\"12:00\",\"to\":\"13:00\",\"x\":1}]",
+     "counters[0].breaks[0].x: unknown field"},
+    {"counters[0].breaks",
+     "[{\"from\":\"01:00\",\"to\":\"02:00\"},{\"from\":\"03:00\",\"to\":\"04:00\"},"
+     "{\"from\":\"05:00\",\"to\":\"06:00\"},{\"from\":\"07:00\",\"to\":\"08:00\"},"
+     "{\"from\":\"09:00\",\"to\":\"10:00\"}]",
+     "counters[0].breaks: at most 4 items allowed (got 5)"},
     {"counters[2].id", "\"l01\"", "counters[2].id: duplicate id 'l01'"},
     {"priority", "true", "priority: expected an object"},
     {"priority.max_consecutive", "0", "priority.max_consecutive: must be between 1 and 1000"},
@@ -475,6 +492,29 @@ Test(config, each_rule_violation_is_reported_alone)
         }
         free(text);
     }
+}
+
+Test(config, breaks_parse_and_round_trip)
+{
+    const char *changes[] = {"counters[2].breaks", "[{\"from\":\"12:00\",\"to\":\"13:00\"},"
+                                                   "{\"from\":\"15:30\",\"to\":\"24:00\"}]"};
+    char *text = full_with(changes, 2);
+    eng_config *c = NULL;
+    eng_problems pr;
+    cr_assert_eq(eng_config_parse(text, strlen(text), &c, &pr), 0);
+    cr_expect_eq(c->counters[2].nbreaks, 2);
+    cr_expect_eq(c->counters[2].breaks[0].from_min, 720);
+    cr_expect_eq(c->counters[2].breaks[0].to_min, 780);
+    cr_expect_eq(c->counters[2].breaks[1].to_min, 1440);
+    cr_expect_eq(c->counters[0].nbreaks, 0);
+    cr_expect(strstr(c->json, "\"breaks\":[{\"from\":\"12:00\",\"to\":\"13:00\"},"
+                              "{\"from\":\"15:30\",\"to\":\"24:00\"}]") != NULL);
+    eng_config *again = NULL;
+    cr_assert_eq(eng_config_parse(c->json, c->json_len, &again, &pr), 0);
+    cr_expect_str_eq(again->json, c->json);
+    eng_config_free(again);
+    eng_config_free(c);
+    free(text);
 }
 
 Test(config, valid_edge_values_are_accepted)
