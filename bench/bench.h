@@ -83,4 +83,8 @@ void bench_load_free(bench_load *l);
 
 int bench_run_fanout(const bench_opts *o, bench_result *r); /* bench_fanout.c */
 
+/* `antrean-bench simulate …` (sim_scenarios.c, sim.h): writes a SPEC §10 trace to stdout.
+ * argv[1] is "simulate". Returns the exit status: 0, 1 (simulator bug or I/O), 2 (bad args). */
+int bench_simulate_main(int argc, char **argv);
+
 #endif /* BENCH_H */
