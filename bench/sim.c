@@ -309,7 +309,7 @@ static int next_arrival(sim *s, int svc, int64_t from)
     return 0;
 }
 
-static const uint8_t prio_reasons[] = {ENG_PRIO_ELDERLY, ENG_PRIO_ELDERLY, ENG_PRIO_ELDERLY,
+static const uint8_t prio_reasons[] = {ENG_PRIO_ELDERLY,  ENG_PRIO_ELDERLY,  ENG_PRIO_ELDERLY,
                                        ENG_PRIO_DISABLED, ENG_PRIO_PREGNANT, ENG_PRIO_CHILD};
 
 static int wake_idle(sim *s, int svc, int64_t now);
@@ -348,8 +348,8 @@ static int arrive(sim *s, int svc, int64_t now)
     s->st->priority += cmd.prio != ENG_PRIO_NONE;
     s->waiting[svc]++;
     if (u_cancel < sc->cancel_share &&
-        (rc = push(s, now + ms_of(rng_exp(&s->r_people, sc->patience_mean_s)), EV_CANCEL,
-                   ref - 1, 0)))
+        (rc = push(s, now + ms_of(rng_exp(&s->r_people, sc->patience_mean_s)), EV_CANCEL, ref - 1,
+                   0)))
         return rc;
     rc = wake_idle(s, svc, now);
     return rc ? rc : next_arrival(s, svc, now);
@@ -457,8 +457,7 @@ static int try_call(sim *s, int c, int64_t now)
         return schedule(s, c, PH_CALLED, now + ms_of(d), EV_RECALL);
     }
     return schedule(s, c, PH_CALLED,
-                    now + ms_of(rng_lognormal(&s->r_walk, sc->walk_mean_s, sc->walk_cv)),
-                    EV_START);
+                    now + ms_of(rng_lognormal(&s->r_walk, sc->walk_mean_s, sc->walk_cv)), EV_START);
 }
 
 static int serve(sim *s, int c, int64_t now)
@@ -492,8 +491,8 @@ static int day_open(sim *s, size_t *day_first)
     forget_yesterday(s, *day_first);
     *day_first = s->ntk;
     s->day = s->next_day++;
-    s->midnight = (int64_t)(s->o->start_day + s->day) * MS_PER_DAY -
-                  (int64_t)cfg->utc_offset_min * MIN_MS;
+    s->midnight =
+        (int64_t)(s->o->start_day + s->day) * MS_PER_DAY - (int64_t)cfg->utc_offset_min * MIN_MS;
     s->open_at = local_at(s, cfg->open_min);
     s->issue_end_at = local_at(s, cfg->issue_until_min);
     s->close_at = local_at(s, cfg->close_min);
@@ -619,8 +618,7 @@ static int setup(sim *s)
     return push(s, first, EV_DAY_OPEN, 0, 0);
 }
 
-int bench_sim_run(const bench_sim_opts *o, FILE *out, bench_sim_stats *st, char *err,
-                  size_t errcap)
+int bench_sim_run(const bench_sim_opts *o, FILE *out, bench_sim_stats *st, char *err, size_t errcap)
 {
     bench_sim_stats dummy;
     sim s = {.o = o, .sc = o->sc, .out = out, .st = st ? st : &dummy, .err = err, .errcap = errcap};

@@ -23,9 +23,9 @@
 
 typedef struct bench_sim_service {
     const char *id, *name, *prefix;
-    double rate_per_h;  /* base Poisson arrival rate, tickets per hour */
-    double mean_s, cv;  /* service time: lognormal with this mean and CV */
-    bool exponential;   /* service time exponential with mean_s instead (cv ignored) */
+    double rate_per_h; /* base Poisson arrival rate, tickets per hour */
+    double mean_s, cv; /* service time: lognormal with this mean and CV */
+    bool exponential;  /* service time exponential with mean_s instead (cv ignored) */
 } bench_sim_service;
 
 typedef struct bench_sim_counter {

@@ -28,27 +28,39 @@
  * (1.5); rates give ρ = 0.8 on that split: λ = 0.8 × counters × 3600 / mean. */
 #define RUSH_SERVICES                                                                              \
     .nservices = 3, .services = {                                                                  \
-        {.id = "ktp", .name = "KTP-el", .prefix = "A", .rate_per_h = 30.0, .mean_s = 240,         \
-         .cv = 0.6},                                                                               \
-        {.id = "kk", .name = "Kartu Keluarga", .prefix = "B", .rate_per_h = 13.7, .mean_s = 420,  \
-         .cv = 0.6},                                                                               \
-        {.id = "akta", .name = "Akta Kelahiran", .prefix = "C", .rate_per_h = 7.2, .mean_s = 600, \
-         .cv = 0.6},                                                                               \
+                        {.id = "ktp",                                                              \
+                         .name = "KTP-el",                                                         \
+                         .prefix = "A",                                                            \
+                         .rate_per_h = 30.0,                                                       \
+                         .mean_s = 240,                                                            \
+                         .cv = 0.6},                                                               \
+                        {.id = "kk",                                                               \
+                         .name = "Kartu Keluarga",                                                 \
+                         .prefix = "B",                                                            \
+                         .rate_per_h = 13.7,                                                       \
+                         .mean_s = 420,                                                            \
+                         .cv = 0.6},                                                               \
+                        {.id = "akta",                                                             \
+                         .name = "Akta Kelahiran",                                                 \
+                         .prefix = "C",                                                            \
+                         .rate_per_h = 7.2,                                                        \
+                         .mean_s = 600,                                                            \
+                         .cv = 0.6},                                                               \
     }
 
 /* lunch_a, lunch_b: whether c2 and c4 take the noon break. */
 #define RUSH_COUNTERS(lunch_a, lunch_b)                                                            \
     .ncounters = 6, .counters = {                                                                  \
-        {.id = "c1", .services = {"ktp"}, .nservices = 1},                                         \
-        {.id = "c2", .services = {"ktp"}, .nservices = 1, .lunch = lunch_a},                      \
-        {.id = "c3", .services = {"ktp", "kk"}, .nservices = 2, .in_order = true},                \
-        {.id = "c4", .services = {"kk"}, .nservices = 1, .lunch = lunch_b},                       \
-        {.id = "c5", .services = {"kk", "akta"}, .nservices = 2},                                  \
-        {.id = "c6", .services = {"akta"}, .nservices = 1},                                        \
+                        {.id = "c1", .services = {"ktp"}, .nservices = 1},                         \
+                        {.id = "c2", .services = {"ktp"}, .nservices = 1, .lunch = lunch_a},       \
+                        {.id = "c3", .services = {"ktp", "kk"}, .nservices = 2, .in_order = true}, \
+                        {.id = "c4", .services = {"kk"}, .nservices = 1, .lunch = lunch_b},        \
+                        {.id = "c5", .services = {"kk", "akta"}, .nservices = 2},                  \
+                        {.id = "c6", .services = {"akta"}, .nservices = 1},                        \
     }
 
 #define RUSH_PEOPLE                                                                                \
-    .rush_factor = 2.0, .rush_h = 2.0, .walk_mean_s = 30, .walk_cv = 0.5, .react_mean_s = 5,      \
+    .rush_factor = 2.0, .rush_h = 2.0, .walk_mean_s = 30, .walk_cv = 0.5, .react_mean_s = 5,       \
     .patience_mean_s = 1800, .recall_after_s = 60, .noshow_after_s = 60
 
 static const bench_sim_scenario scenarios[] = {
