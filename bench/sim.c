@@ -327,7 +327,8 @@ static int arrive(sim *s, int svc, int64_t now)
     }
     uint32_t ref = (uint32_t)++s->ntk; /* refs count from 1; tk[ref - 1] */
     stk *t = &s->tk[ref - 1];
-    /* every citizen draws all three attributes, so one share does not shift the others */
+    /* every citizen draws all its attributes (patience below too), so one share does not shift
+     * the others */
     double u_prio = rng_unit(&s->r_people), u_show = rng_unit(&s->r_people);
     double u_cancel = rng_unit(&s->r_people);
     uint64_t reason = rng_next(&s->r_people) % sizeof prio_reasons;
@@ -347,9 +348,8 @@ static int arrive(sim *s, int svc, int64_t now)
     s->st->issued++;
     s->st->priority += cmd.prio != ENG_PRIO_NONE;
     s->waiting[svc]++;
-    if (u_cancel < sc->cancel_share &&
-        (rc = push(s, now + ms_of(rng_exp(&s->r_people, sc->patience_mean_s)), EV_CANCEL, ref - 1,
-                   0)))
+    double patience = rng_exp(&s->r_people, sc->patience_mean_s > 0 ? sc->patience_mean_s : 1);
+    if (u_cancel < sc->cancel_share && (rc = push(s, now + ms_of(patience), EV_CANCEL, ref - 1, 0)))
         return rc;
     rc = wake_idle(s, svc, now);
     return rc ? rc : next_arrival(s, svc, now);
