@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -86,5 +87,12 @@ int bench_run_fanout(const bench_opts *o, bench_result *r); /* bench_fanout.c */
 /* `antrean-bench simulate …` (sim_scenarios.c, sim.h): writes a SPEC §10 trace to stdout.
  * argv[1] is "simulate". Returns the exit status: 0, 1 (simulator bug or I/O), 2 (bad args). */
 int bench_simulate_main(int argc, char **argv);
+
+/* `antrean-bench replay TRACE.jsonl [--baselines]` (replay.c, SPEC §10). */
+#define BENCH_REPLAY_BASELINES 1u /* also score naive, LES and known-μ on stderr */
+int bench_replay_main(int argc, char **argv);
+/* Replays the trace read from in: ticket lines to out, the summary (or "line N: code: message")
+ * to err. Streams are borrowed. Returns 0, or 1 when a line was refused. */
+int bench_replay_run(FILE *in, FILE *out, FILE *err, unsigned flags);
 
 #endif /* BENCH_H */

@@ -24,6 +24,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: antrean-bench poll|issue|fanout [options]\n"
             "       antrean-bench simulate --scenario NAME [--days N] [--seed S] (--help)\n"
+            "       antrean-bench replay TRACE.jsonl [--baselines]   (SPEC §10)\n"
             "  --server HOST:PORT   loopback only: 127.x.x.x, localhost, [::1] (127.0.0.1:8080)\n"
             "  --hall ID            hall (mpp-demo)\n"
             "  --service ID         service to poll / issue tickets for (kk)\n"
@@ -288,6 +289,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "simulate") == 0)
         return bench_simulate_main(argc, argv);
+    if (strcmp(argv[1], "replay") == 0)
+        return bench_replay_main(argc, argv);
     if (strcmp(argv[1], "poll") == 0)
         o.kind = BENCH_POLL;
     else if (strcmp(argv[1], "issue") == 0)
