@@ -51,11 +51,11 @@ typedef struct rp_state {
     size_t n, cap;
     uint32_t *slots; /* owned open-addressing index by ref: t index + 1, 0 empty */
     size_t nslots;
-    rp_svc *svc;                /* owned, one per configured service */
-    int *cur;                   /* owned: per counter, index of its called/serving ticket or -1 */
-    int64_t *cur_called;        /* per counter: when it was called */
-    const eng_config *cfg;      /* borrowed from h */
-    uint64_t id_seq;            /* deterministic ids and secrets */
+    rp_svc *svc;           /* owned, one per configured service */
+    int *cur;              /* owned: per counter, index of its called/serving ticket or -1 */
+    int64_t *cur_called;   /* per counter: when it was called */
+    const eng_config *cfg; /* borrowed from h */
+    uint64_t id_seq;       /* deterministic ids and secrets */
     int64_t last_at;
 } rp_state;
 
@@ -258,8 +258,8 @@ static void observe(rp_state *st)
                 st->svc[st->t[ti].svc].last_wait_s = (e->at - st->t[ti].issued_at) / 1000.0;
             }
         } else if (e->type == ENG_EV_TICKET_DONE || e->type == ENG_EV_TICKET_TRANSFERRED) {
-            int si = svc_index(st->cfg, e->type == ENG_EV_TICKET_DONE ? e->service
-                                                                      : e->from_service);
+            int si =
+                svc_index(st->cfg, e->type == ENG_EV_TICKET_DONE ? e->service : e->from_service);
             if (si >= 0) {
                 st->svc[si].served_sum_s += (e->at - st->cur_called[c]) / 1000.0;
                 st->svc[si].served_n++;
@@ -357,7 +357,7 @@ static int apply_line(rp_state *st, json_t *o, char msg[200])
     eng_result res;
     rc = eng_apply(st->h, &cmd, at, &st->ev, &res);
     st->cfg = eng_hall_config(st->h); /* a rollover replaces the config object */
-    observe(st); /* a rollover may precede a refusal */
+    observe(st);                      /* a rollover may precede a refusal */
     if (rc) {
         snprintf(msg, 200, "%s", res.msg);
         return rc;
@@ -441,7 +441,8 @@ static void write_tickets(const rp_state *st, FILE *out, const char *const *svc_
         json_object_set_new(o, "issued_at", json_integer(t->issued_at));
         json_object_set_new(o, "eta_s", json_integer(t->eta_s));
         json_object_set_new(o, "position", json_integer(t->position));
-        json_object_set_new(o, "called_at", t->called_at ? json_integer(t->called_at) : json_null());
+        json_object_set_new(o, "called_at",
+                            t->called_at ? json_integer(t->called_at) : json_null());
         char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (s)
             fprintf(out, "%s\n", s);

@@ -21,7 +21,8 @@
 #include "calling.h"
 #include "hall_priv.h"
 
-#define EWMA_ALPHA 0.2
+#define EWMA_ALPHA 0.02
+#define RESIDUAL_FLOOR 0.4
 
 void eta_learn(eng_svc *s, double seconds)
 {
@@ -40,6 +41,35 @@ typedef struct sim_ctr {
     uint32_t consec;
     bool active;
 } sim_ctr;
+
+/* Start of the hall-local day that holds `at`, in ms since the epoch. */
+static int64_t day_start(const eng_hall *h, int64_t at)
+{
+    return (int64_t)eng_hall_day_of(h, at) * 86400000 - (int64_t)h->cfg->utc_offset_min * 60000;
+}
+
+/* A counter serves nobody during its planned breaks (SPEC §10): a free time
+ * inside one moves to its end. Breaks are sorted, so one pass suffices. */
+static int64_t after_breaks(const eng_hall *h, uint16_t c, int64_t at)
+{
+    const eng_counter_cfg *k = c < h->cfg->ncounters ? &h->cfg->counters[c] : NULL;
+    if (!k || !k->nbreaks)
+        return at;
+    int64_t d0 = day_start(h, at);
+    for (uint8_t b = 0; b < k->nbreaks; b++) {
+        int64_t from = d0 + (int64_t)k->breaks[b].from_min * 60000;
+        int64_t to = d0 + (int64_t)k->breaks[b].to_min * 60000;
+        if (at >= from && at < to)
+            at = to;
+    }
+    return at;
+}
+
+/* A closed counter inside one of its planned breaks comes back at its end. */
+static bool in_break(const eng_hall *h, uint16_t c, int64_t now)
+{
+    return after_breaks(h, c, now) != now;
+}
 
 static int64_t svc_ms(const eng_hall *h, uint16_t s)
 {
@@ -84,12 +114,21 @@ void eta_refresh(eng_hall *h, int64_t now)
         sc[i].active = c->state == ENG_CS_OPEN;
         sc[i].consec = c->consec_prio;
         sc[i].free_at = now;
+        if (!sc[i].active && !c->cur && in_break(h, i, now)) {
+            sc[i].active = true;
+            sc[i].free_at = after_breaks(h, i, now);
+        }
         if (c->cur && c->cur->service < nsvc) {
-            int64_t since = c->cur->started_at ? c->cur->started_at : c->cur->called_at;
-            int64_t end = since + svc_ms(h, c->cur->service);
+            /* the learned time runs from the call; a ticket already past it
+             * is still expected to need a share of it (RESIDUAL_FLOOR) */
+            int64_t end = c->cur->called_at + svc_ms(h, c->cur->service);
+            int64_t floor_end = now + (int64_t)(svc_ms(h, c->cur->service) * RESIDUAL_FLOOR);
+            if (end < floor_end)
+                end = floor_end;
             if (end > now)
                 sc[i].free_at = end;
         }
+        sc[i].free_at = after_breaks(h, i, sc[i].free_at);
     }
     uint32_t remaining = 0;
     for (uint16_t s = 0; s < nsvc; s++) {
@@ -139,14 +178,15 @@ void eta_refresh(eng_hall *h, int64_t now)
         t->eta_s = to_s(sc[best].free_at - now);
         for (uint16_t k = 0; k < c->nsvc; k++)
             pend[c->svc[k]]++;
-        sc[best].free_at += svc_ms(h, t->service);
+        sc[best].free_at =
+            after_breaks(h, (uint16_t)best, sc[best].free_at + svc_ms(h, t->service));
         remaining--;
     }
     /* a new ticket: called when the first counter serving its service is free */
     for (uint16_t s = 0; s < nsvc; s++) {
         int64_t first = -1;
         for (uint16_t i = 0; i < nctr; i++) {
-            if (h->ctr[i].state != ENG_CS_OPEN)
+            if (h->ctr[i].state != ENG_CS_OPEN && !in_break(h, i, now))
                 continue;
             if (!hall_ctr_serves(&h->ctr[i], s))
                 continue;
