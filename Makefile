@@ -50,22 +50,27 @@ endif
 
 SUDO := $(shell if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then echo sudo; fi)
 
-# configure DIR EXTRA-ARGS: configure a build directory the first time; later
-# builds re-run cmake by themselves when CMakeLists.txt or a glob changes
-# (a shell expression: use it as "@$(call configure,DIR,ARGS)").
-configure = if [ ! -f $(1)/CMakeCache.txt ]; then \
+# configure DIR EXTRA-ARGS: configure a build directory whenever it has no
+# build system yet; later builds re-run cmake by themselves when
+# CMakeLists.txt or a glob changes (a shell expression: use it as
+# "@$(call configure,DIR,ARGS)"). A configure that failed (packages missing)
+# leaves CMakeCache.txt without a Makefile, so the test is on the Makefile.
+configure = if [ ! -f $(1)/Makefile ] && [ ! -f $(1)/build.ninja ]; then \
 		echo "cmake -S . -B $(1) $(2) $(CMAKE_ARGS)"; cmake -S . -B $(1) $(2) $(CMAKE_ARGS); \
 	fi
 
 
 .PHONY: node-deps
-.PHONY: all build deps test check asan tsan format format-check bench run crash-test clean help
+.PHONY: all build configure deps test check asan tsan format format-check bench run crash-test clean help
 
 all: build
 
-build:
-	@$(call configure,$(BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+build: configure
 	cmake --build $(BUILD) -j$(JOBS)
+
+# Only configure $(BUILD) (when it has no build system yet), build nothing.
+configure:
+	@$(call configure,$(BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 
 # Installs the packages of DEB_PACKAGES that are not installed; does nothing
 # when all are. A package counts as installed when dpkg says so or when an
