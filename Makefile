@@ -9,6 +9,7 @@
 #   make bench        release build, run the benchmarks
 #   make crash-test   storage crash/restart test
 #   make deps         install the Debian packages that are missing
+#   make deploy-test  deploy/ with real nginx, systemd-analyze, promtool
 #
 # Variables: SEED=N (make test: ANT_SEED for randomized tests), CC=clang,
 # JOBS=N, BUILD/ASAN_DIR/TSAN_DIR (build directories), LISTEN, RUN_ARGS.
@@ -61,6 +62,7 @@ configure = if [ ! -f $(1)/Makefile ] && [ ! -f $(1)/build.ninja ]; then \
 
 
 .PHONY: node-deps
+.PHONY: deploy-test
 .PHONY: all build configure deps test check asan tsan format format-check bench run crash-test clean help
 
 all: build
@@ -127,6 +129,18 @@ node-deps:
 			npm --prefix $$d ci --no-audit --no-fund --loglevel=error || exit 1; \
 		fi; \
 	done
+
+# deploy/ against the real programs: nginx (TLS, WebSocket, cache, per-citizen
+# limits), the systemd unit (systemd-analyze verify, its ExecStart), promtool
+# (/metrics, prometheus.yml, the Grafana dashboard's queries). make test runs
+# it through ctest (test "deploy") against the ASan server: DEPLOY_SERVER.
+DEPLOY_SERVER ?=
+deploy-test:
+	@server="$(DEPLOY_SERVER)"; \
+	if [ -z "$$server" ]; then \
+		$(MAKE) --no-print-directory node-deps build || exit 1; server=$(BUILD)/antrean-server; fi; \
+	ANTREAN_SERVER="$$(realpath "$$server")" ANT_SOURCE_DIR="$(CURDIR)" \
+		node --test --test-concurrency=1 tests/integration/deploy/*.test.mjs
 
 asan:
 	@$(call configure,$(ASAN_DIR),-DANT_SANITIZE=asan -DCMAKE_BUILD_TYPE=Debug)
