@@ -105,9 +105,9 @@ static void format_addr(int family, const uint8_t addr[16], char out[48])
 }
 
 /*
- * Walk one header value from its right end. Returns true when the walk is
- * over (*done set by an untrusted or unparsable hop); false to continue with
- * the header before this one.
+ * Walk one header value from its right end, leaving the client so far in ip.
+ * Returns true when the walk ended here (an untrusted or unparsable hop);
+ * false when every entry was trusted, to go on with the header before it.
  */
 static bool walk_value(const srv_opts *o, const char *v, size_t n, char ip[48])
 {
