@@ -5,15 +5,24 @@
 // bounded; when the idle ones go, new clients are served again; nothing
 // acked is lost.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { rawExchange, ws } from '../lib/client.mjs';
 import { H, HallProbe, KeepAlive, abuseServer, teardown, openMany, rssKiB, until } from './lib.mjs';
 
 const IDLE = 10000;
 
+// the client and the server each need a descriptor per connection
+// (ctest raises the soft limit; see CMakeLists.txt)
+function fdLimit() {
+  const m = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
 after(teardown);
 
 test('10,000 idle connections and --max-conns reached: 503 for newcomers, the hall still served', async () => {
+  assert.ok(fdLimit() >= IDLE + 200, `open-file limit ${fdLimit()} is below ${IDLE + 200}: run under 'ulimit -n 20480'`);
   // room for exactly: the subscriber, the kept-alive client, the idle ones
   const s = await abuseServer(['--max-conns', String(IDLE + 2), '--head-timeout-ms', '300000']);
   const probe = new HallProbe(s);
