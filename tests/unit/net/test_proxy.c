@@ -17,20 +17,13 @@ Test(proxy, parse_cidr)
         const char *text;
         int ok, family, bits;
     } cases[] = {
-        {"10.0.0.0/8", 1, 4, 8},
-        {"127.0.0.1", 1, 4, 32},
-        {"0.0.0.0/0", 1, 4, 0},
-        {"::1", 1, 6, 128},
-        {"2001:db8::/32", 1, 6, 32},
-        {"::ffff:10.0.0.0/8", 1, 4, 8}, /* IPv4-mapped reads as IPv4 */
-        {"10.0.0.0/33", 0, 0, 0},
-        {"::1/129", 0, 0, 0},
-        {"10.0.0.0/", 0, 0, 0},
-        {"10.0.0.0/8x", 0, 0, 0},
-        {"nope", 0, 0, 0},
-        {"", 0, 0, 0},
-        {"[::1]", 0, 0, 0},
-        {"10.0.0.256", 0, 0, 0},
+        {"10.0.0.0/8", 1, 4, 8},     {"127.0.0.1", 1, 4, 32},
+        {"0.0.0.0/0", 1, 4, 0},      {"::1", 1, 6, 128},
+        {"2001:db8::/32", 1, 6, 32}, {"::ffff:10.0.0.0/8", 1, 4, 8}, /* IPv4-mapped reads as IPv4 */
+        {"10.0.0.0/33", 0, 0, 0},    {"::1/129", 0, 0, 0},
+        {"10.0.0.0/", 0, 0, 0},      {"10.0.0.0/8x", 0, 0, 0},
+        {"nope", 0, 0, 0},           {"", 0, 0, 0},
+        {"[::1]", 0, 0, 0},          {"10.0.0.256", 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         proxy_cidr c;
@@ -45,8 +38,8 @@ Test(proxy, parse_cidr)
 
 /* A connection from peer whose current request has the given X-Forwarded-For
  * headers (NULL-terminated), against the trusted ranges; returns c->ip. */
-static const char *client_of(const char *const *trusted, const char *peer,
-                             const char *const *xff, char out[48])
+static const char *client_of(const char *const *trusted, const char *peer, const char *const *xff,
+                             char out[48])
 {
     memset(&server.o, 0, sizeof server.o);
     for (int i = 0; trusted[i]; i++)
