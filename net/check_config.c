@@ -15,9 +15,10 @@
 int check_config_file(const char *path, FILE *out)
 {
     size_t len = 0;
+    errno = 0;
     char *json = halls_read_file(path, &len);
     if (!json) {
-        fprintf(out, "%s: cannot read: %s\n", path, errno ? strerror(errno) : "too large");
+        fprintf(out, "%s: cannot read: %s\n", path, strerror(errno ? errno : ENOMEM));
         return 1;
     }
     eng_config *cfg = NULL;

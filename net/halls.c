@@ -95,6 +95,7 @@ char *halls_read_file(const char *path, size_t *len)
             break;
         if (n == cap) {
             if (cap >= (16u << 20)) {
+                errno = EFBIG;
                 free(buf);
                 buf = NULL;
                 break;
