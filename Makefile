@@ -9,6 +9,7 @@
 #   make bench        release build, run the benchmarks
 #   make crash-test   storage crash/restart test
 #   make deps         install the Debian packages that are missing
+#   make deploy-test  deploy/ with real nginx, systemd-analyze, promtool
 #
 # Variables: SEED=N (make test: ANT_SEED for randomized tests), CC=clang,
 # JOBS=N, BUILD/ASAN_DIR/TSAN_DIR (build directories), LISTEN, RUN_ARGS.
@@ -50,22 +51,28 @@ endif
 
 SUDO := $(shell if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then echo sudo; fi)
 
-# configure DIR EXTRA-ARGS: configure a build directory the first time; later
-# builds re-run cmake by themselves when CMakeLists.txt or a glob changes
-# (a shell expression: use it as "@$(call configure,DIR,ARGS)").
-configure = if [ ! -f $(1)/CMakeCache.txt ]; then \
+# configure DIR EXTRA-ARGS: configure a build directory whenever it has no
+# build system yet; later builds re-run cmake by themselves when
+# CMakeLists.txt or a glob changes (a shell expression: use it as
+# "@$(call configure,DIR,ARGS)"). A configure that failed (packages missing)
+# leaves CMakeCache.txt without a Makefile, so the test is on the Makefile.
+configure = if [ ! -f $(1)/Makefile ] && [ ! -f $(1)/build.ninja ]; then \
 		echo "cmake -S . -B $(1) $(2) $(CMAKE_ARGS)"; cmake -S . -B $(1) $(2) $(CMAKE_ARGS); \
 	fi
 
 
 .PHONY: node-deps
-.PHONY: all build deps test check asan tsan format format-check bench run crash-test clean help
+.PHONY: deploy-test
+.PHONY: all build configure deps test check asan tsan format format-check bench run crash-test clean help
 
 all: build
 
-build:
-	@$(call configure,$(BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+build: configure
 	cmake --build $(BUILD) -j$(JOBS)
+
+# Only configure $(BUILD) (when it has no build system yet), build nothing.
+configure:
+	@$(call configure,$(BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 
 # Installs the packages of DEB_PACKAGES that are not installed; does nothing
 # when all are. A package counts as installed when dpkg says so or when an
@@ -122,6 +129,18 @@ node-deps:
 			npm --prefix $$d ci --no-audit --no-fund --loglevel=error || exit 1; \
 		fi; \
 	done
+
+# deploy/ against the real programs: nginx (TLS, WebSocket, cache, per-citizen
+# limits), the systemd unit (systemd-analyze verify, its ExecStart), promtool
+# (/metrics, prometheus.yml, the Grafana dashboard's queries). make test runs
+# it through ctest (test "deploy") against the ASan server: DEPLOY_SERVER.
+DEPLOY_SERVER ?=
+deploy-test:
+	@server="$(DEPLOY_SERVER)"; \
+	if [ -z "$$server" ]; then \
+		$(MAKE) --no-print-directory node-deps build || exit 1; server=$(BUILD)/antrean-server; fi; \
+	ANTREAN_SERVER="$$(realpath "$$server")" ANT_SOURCE_DIR="$(CURDIR)" \
+		node --test --test-concurrency=1 tests/integration/deploy/*.test.mjs
 
 asan:
 	@$(call configure,$(ASAN_DIR),-DANT_SANITIZE=asan -DCMAKE_BUILD_TYPE=Debug)

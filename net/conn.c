@@ -523,13 +523,14 @@ static void peer_ip(conn *c)
 {
     struct sockaddr_storage ss;
     int len = sizeof ss;
-    strcpy(c->ip, "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
-        return;
-    if (ss.ss_family == AF_INET)
-        uv_ip4_name((struct sockaddr_in *)&ss, c->ip, sizeof c->ip);
-    else if (ss.ss_family == AF_INET6)
-        uv_ip6_name((struct sockaddr_in6 *)&ss, c->ip, sizeof c->ip);
+    strcpy(c->peer, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof c->peer);
+        else if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof c->peer);
+    }
+    memcpy(c->ip, c->peer, sizeof c->ip); /* per request: proxy_client_ip */
 }
 
 static void on_connection(uv_stream_t *server, int status)

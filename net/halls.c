@@ -81,7 +81,7 @@ static int on_recovered(void *arg, eng_hall *eh)
     return rc;
 }
 
-static char *read_file(const char *path, size_t *len)
+char *halls_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -95,6 +95,7 @@ static char *read_file(const char *path, size_t *len)
             break;
         if (n == cap) {
             if (cap >= (16u << 20)) {
+                errno = EFBIG;
                 free(buf);
                 buf = NULL;
                 break;
@@ -191,7 +192,7 @@ int halls_load(srv *s, char msg[256])
         return rc;
     for (int i = 0; i < s->o.nhall_files; i++) {
         size_t len = 0;
-        char *json = read_file(s->o.hall_files[i], &len);
+        char *json = halls_read_file(s->o.hall_files[i], &len);
         if (!json) {
             snprintf(msg, 256, "cannot read hall file %s: %s", s->o.hall_files[i], strerror(errno));
             return ANT_EBADREQ;

@@ -109,6 +109,7 @@ static int on_headers_complete(http_parser *p)
 {
     conn *c = p->data;
     c->h.headers_done = true;
+    proxy_client_ip(c); /* a keep-alive proxy connection carries many clients */
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->s->o.max_body) {
         c->h.err = ANT_ETOOLARGE;
         return -1;

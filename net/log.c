@@ -8,9 +8,35 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "srv.h"
+
+/* Set once by main before the loop starts and only read afterwards: the one
+ * piece of process state here, because log_line has callers (storage
+ * recovery, start-up) that have no srv at hand. */
+static int min_level = LOG_INFO;
+
+static int level_of(const char *name)
+{
+    int l = log_level_from_name(name);
+    return l < 0 ? LOG_INFO : l;
+}
+
+int log_level_from_name(const char *name)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+void log_set_level(int level)
+{
+    min_level = level;
+}
 
 static void stamp(void)
 {
@@ -24,6 +50,8 @@ static void stamp(void)
 
 void log_line(const char *level, const char *msg, const char *fmt, ...)
 {
+    if (level_of(level) < min_level)
+        return;
     stamp();
     fprintf(stderr, " level=%s msg=\"%s\"", level, msg);
     if (fmt && *fmt) {
@@ -39,6 +67,8 @@ void log_line(const char *level, const char *msg, const char *fmt, ...)
 void log_access(srv *s, conn *c, int method, int route, int status, uint64_t us)
 {
     (void)s;
+    if (LOG_INFO < min_level)
+        return;
     stamp();
     fprintf(
         stderr, " level=info msg=access conn=%llu method=%s route=\"%s\" status=%d dur_us=%llu\n",

@@ -41,6 +41,7 @@ void srv_opts_default(srv_opts *o)
     o->issue_per_min = 60;
     o->history = 16384;
     o->access_log = true;
+    o->log_level = LOG_INFO;
 #ifdef ANT_WEB_DIR
     o->web_dir = ANT_WEB_DIR;
 #else
@@ -54,7 +55,9 @@ static void usage(FILE *f)
             "usage: antrean-server [--listen ADDR:PORT] [--data DIR] [--hall FILE]... [--demo]\n"
             "         [--durability always|batch|none] [--max-conns N] [--allow-origin ORIGIN]...\n"
             "         [--keep-days N] [--keep-pii-days N] [--max-data-size BYTES[K|M|G]]\n"
-            "         [--web-dir DIR] [--no-access-log]\n"
+            "         [--web-dir DIR] [--no-access-log] [--log-level debug|info|warn|error]\n"
+            "         [--trusted-proxy CIDR]...\n"
+            "       antrean-server --check-config FILE\n"
             "Defaults: 127.0.0.1:8080, ./antrean-data, always. Port 0 picks a free port.\n");
 }
 
@@ -166,6 +169,30 @@ static int parse_args(srv_opts *o, int argc, char **argv)
             i++;
         } else if (strcmp(a, "--allow-origin") == 0 && o->norigins < 64) {
             origins[o->norigins++] = v;
+            i++;
+        } else if (strcmp(a, "--check-config") == 0) {
+            o->check_config = v;
+            i++;
+        } else if (strcmp(a, "--log-level") == 0) {
+            o->log_level = log_level_from_name(v);
+            if (o->log_level < 0) {
+                fprintf(stderr, "antrean-server: --log-level wants debug, info, warn or error\n");
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--trusted-proxy") == 0) {
+            if (o->ntrusted >= PROXY_MAX) {
+                fprintf(stderr, "antrean-server: at most %d --trusted-proxy ranges\n", PROXY_MAX);
+                return 2;
+            }
+            if (proxy_parse_cidr(v, &o->trusted[o->ntrusted]) != 0) {
+                fprintf(stderr,
+                        "antrean-server: --trusted-proxy wants an address or CIDR "
+                        "(10.0.0.0/8, ::1), got %s\n",
+                        v);
+                return 2;
+            }
+            o->ntrusted++;
             i++;
         } else if (strcmp(a, "--durability") == 0) {
             o->durability = stor_durability_from_name(v);
@@ -345,6 +372,9 @@ int main(int argc, char **argv)
     int rc = parse_args(&s->o, argc, argv);
     if (rc)
         return rc == 1 ? 0 : 2;
+    if (s->o.check_config)
+        return check_config_file(s->o.check_config, stdout);
+    log_set_level(s->o.log_level);
     signal(SIGPIPE, SIG_IGN);
     static char errbuf[1 << 16];
     setvbuf(stderr, errbuf, _IOFBF, sizeof errbuf); /* flushed once per loop turn */

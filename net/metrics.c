@@ -65,6 +65,13 @@ static void hist(codec_buf *b, const char *name, const char *help, const uint64_
         name, sum, name, (unsigned long long)cum);
 }
 
+/* One unlabelled sample with its HELP and TYPE (promtool wants both). */
+static void one(codec_buf *b, const char *name, const char *type, const char *help, uint64_t v)
+{
+    out(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+        (unsigned long long)v);
+}
+
 void metrics_write(srv *s, codec_buf *b)
 {
     out(b, "# HELP antrean_http_requests_total HTTP requests by route and status.\n"
@@ -95,41 +102,31 @@ void metrics_write(srv *s, codec_buf *b)
     static const double cb[9] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25};
     hist(b, "antrean_commit_seconds", "Storage commit + fsync latency.", sm.commit_us_hist, cb, 9,
          (double)sm.commit_us_sum / 1e6);
-    out(b, "# TYPE antrean_commits_total counter\nantrean_commits_total %llu\n",
-        (unsigned long long)sm.commits);
-    out(b, "# TYPE antrean_stored_events_total counter\nantrean_stored_events_total %llu\n",
-        (unsigned long long)sm.events);
-    out(b, "# TYPE antrean_stored_bytes_total counter\nantrean_stored_bytes_total %llu\n",
-        (unsigned long long)sm.bytes);
-    out(b, "# TYPE antrean_storage_map_bytes gauge\nantrean_storage_map_bytes %llu\n",
-        (unsigned long long)sm.map_size);
-    out(b,
-        "# TYPE antrean_retention_deleted_total counter\nantrean_retention_deleted_total %llu\n"
-        "# TYPE antrean_retention_erased_total counter\nantrean_retention_erased_total %llu\n",
-        (unsigned long long)sm.retention_deleted, (unsigned long long)sm.retention_erased);
-    out(b, "# TYPE antrean_storage_failed gauge\nantrean_storage_failed %d\n",
+    one(b, "antrean_commits_total", "counter", "Storage commits (one fsync each).", sm.commits);
+    one(b, "antrean_stored_events_total", "counter", "Events written to the log.", sm.events);
+    one(b, "antrean_stored_bytes_total", "counter", "Bytes of events written to the log.",
+        sm.bytes);
+    one(b, "antrean_storage_map_bytes", "gauge", "Current LMDB map size.", sm.map_size);
+    one(b, "antrean_retention_deleted_total", "counter",
+        "Log records deleted by retention (--keep-days).", sm.retention_deleted);
+    one(b, "antrean_retention_erased_total", "counter",
+        "Log records whose citizen data retention erased (--keep-pii-days).", sm.retention_erased);
+    one(b, "antrean_storage_failed", "gauge", "1 when storage failed and writes are refused.",
         sm.failed || s->broken ? 1 : 0);
 
-    out(b, "# TYPE antrean_connections gauge\nantrean_connections %u\n", s->nconns);
-    out(b, "# TYPE antrean_connections_total counter\nantrean_connections_total %llu\n",
-        (unsigned long long)s->m.conns_total);
-    out(b,
-        "# TYPE antrean_connections_rejected_total counter\n"
-        "antrean_connections_rejected_total %llu\n",
-        (unsigned long long)s->m.conns_rejected);
-    out(b, "# TYPE antrean_websockets gauge\nantrean_websockets %u\n", s->nws);
-    out(b, "# TYPE antrean_subscribers gauge\nantrean_subscribers %u\n", s->nsubs);
-    out(b,
-        "# TYPE antrean_slow_subscribers_dropped_total counter\n"
-        "antrean_slow_subscribers_dropped_total %llu\n",
-        (unsigned long long)s->m.ws_dropped_slow);
-    out(b,
-        "# TYPE antrean_ws_protocol_closes_total counter\nantrean_ws_protocol_closes_total %llu\n",
-        (unsigned long long)s->m.ws_closed_proto);
-    out(b, "# TYPE antrean_ws_messages_total counter\nantrean_ws_messages_total %llu\n",
-        (unsigned long long)s->m.ws_msgs_in);
-    out(b, "# TYPE antrean_rate_limited_total counter\nantrean_rate_limited_total %llu\n",
-        (unsigned long long)s->m.rate_limited);
+    one(b, "antrean_connections", "gauge", "Open connections.", s->nconns);
+    one(b, "antrean_connections_total", "counter", "Connections accepted.", s->m.conns_total);
+    one(b, "antrean_connections_rejected_total", "counter",
+        "Connections refused with 503 (--max-conns or shutting down).", s->m.conns_rejected);
+    one(b, "antrean_websockets", "gauge", "Open WebSocket connections.", s->nws);
+    one(b, "antrean_subscribers", "gauge", "Hall subscriptions.", s->nsubs);
+    one(b, "antrean_slow_subscribers_dropped_total", "counter",
+        "Subscribers closed with 1008 for over 1 MiB of unsent output.", s->m.ws_dropped_slow);
+    one(b, "antrean_ws_protocol_closes_total", "counter",
+        "WebSockets closed for a protocol violation (1002, 1007, 1009).", s->m.ws_closed_proto);
+    one(b, "antrean_ws_messages_total", "counter", "WebSocket messages received.", s->m.ws_msgs_in);
+    one(b, "antrean_rate_limited_total", "counter", "Public issues refused with 429.",
+        s->m.rate_limited);
 
     int64_t now = srv_now_ms();
     out(b, "# HELP antrean_hall_events_total Events published per hall since start.\n"
@@ -137,7 +134,7 @@ void metrics_write(srv *s, codec_buf *b)
     for (size_t i = 0; i < s->nhalls; i++)
         out(b, "antrean_hall_events_total{hall=\"%s\"} %llu\n", s->halls[i]->id,
             (unsigned long long)s->halls[i]->events_total);
-    out(b, "# TYPE antrean_hall_seq gauge\n");
+    out(b, "# HELP antrean_hall_seq Last event seq per hall.\n# TYPE antrean_hall_seq gauge\n");
     for (size_t i = 0; i < s->nhalls; i++)
         out(b, "antrean_hall_seq{hall=\"%s\"} %llu\n", s->halls[i]->id,
             (unsigned long long)eng_hall_seq(s->halls[i]->h));

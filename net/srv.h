@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uv.h>
 
 #include "codec.h"
@@ -32,6 +33,21 @@ typedef struct srv_hall srv_hall;
 typedef struct bcast_frame bcast_frame;
 typedef struct bcast_sub bcast_sub;
 typedef struct auth_token auth_token;
+
+/* ---- trusted proxies (proxy.c) ------------------------------------------- */
+
+#define PROXY_MAX 32
+typedef struct proxy_cidr {
+    int family; /* 4 or 6 */
+    uint8_t addr[16];
+    int bits;
+} proxy_cidr;
+
+/* "10.0.0.0/8", "::1", "127.0.0.1" (a single address): 0 or ANT_EBADREQ. */
+int proxy_parse_cidr(const char *text, proxy_cidr *out);
+/* Set c->ip for the request just read: c->peer, or the client named by
+ * X-Forwarded-For when c->peer is a trusted proxy. */
+void proxy_client_ip(conn *c);
 
 /* ---- options (main.c) --------------------------------------------------- */
 
@@ -57,7 +73,11 @@ typedef struct srv_opts {
     uint32_t issue_burst, issue_per_min;
     uint32_t history; /* retained events per hall for `since` */
     bool access_log;
-    const char *web_dir; /* pages (clients/web); NULL: none */
+    int log_level;                 /* enum log_level: lines below it are not written */
+    proxy_cidr trusted[PROXY_MAX]; /* --trusted-proxy */
+    int ntrusted;
+    const char *check_config; /* --check-config FILE: validate and exit */
+    const char *web_dir;      /* pages (clients/web); NULL: none */
 } srv_opts;
 
 void srv_opts_default(srv_opts *o);
@@ -141,6 +161,12 @@ int halls_find_ticket(srv *s, const uint8_t tid[ENG_TID_LEN], srv_hall **hall,
                       eng_ticket_view *view);
 /* Load halls: storage first, then --hall files and --demo for halls not stored yet. */
 int halls_load(srv *s, char msg[256]);
+/* A whole file (hall configs, at most 16 MiB): a new buffer the caller frees,
+ * or NULL with errno set. */
+char *halls_read_file(const char *path, size_t *len);
+/* --check-config: print every problem of a hall file with its JSON path to
+ * out (the API's messages); 0 when valid, 1 otherwise. */
+int check_config_file(const char *path, FILE *out);
 void halls_free(srv *s);
 /* The demo hall config (demo_hall.c). */
 extern const char demo_hall_json[];
@@ -246,8 +272,9 @@ struct conn {
     bool closing;  /* no more input processed, nothing more sent */
     bool draining; /* output done, reading to EOF before close */
     bool close_after_write;
-    int proto; /* enum conn_proto */
-    char ip[48];
+    int proto;     /* enum conn_proto */
+    char peer[48]; /* the TCP peer */
+    char ip[48];   /* the client of the current request (proxy.c); rate limits only */
     int64_t accepted_ms, last_io_ms, close_at_ms;
     /* input */
     char *in; /* owned; unparsed input */
@@ -449,6 +476,11 @@ void metrics_write(srv *s, codec_buf *out);
 
 /* ---- log (log.c) --------------------------------------------------------- */
 
+enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
+/* "debug", "info", "warn", "error" -> enum log_level, or -1. */
+int log_level_from_name(const char *name);
+/* Lines below level are dropped from then on (main.c, once, before the loop). */
+void log_set_level(int level);
 /* logfmt line on stderr: level, msg, then key=value pairs (values quoted as needed). */
 void log_line(const char *level, const char *msg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
