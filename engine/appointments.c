@@ -56,8 +56,7 @@ static int parse_slot(const char *s)
 
 static int64_t slot_at(const eng_config *cfg, int32_t day, unsigned slot)
 {
-    return (int64_t)day * MS_PER_DAY + (int64_t)slot * 60000 -
-           (int64_t)cfg->utc_offset_min * 60000;
+    return (int64_t)day * MS_PER_DAY + (int64_t)slot * 60000 - (int64_t)cfg->utc_offset_min * 60000;
 }
 
 static const struct eng_appt_cfg *appt_cfg(const eng_config *cfg, const char *service)
@@ -309,8 +308,7 @@ int appt_cmd_book(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, 
     return commit_appt(h, out, res, cmd->tid);
 }
 
-int appt_cmd_cancel(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out,
-                    eng_result *res)
+int appt_cmd_cancel(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_result *res)
 {
     if (!cmd->has_ticket)
         FAIL(ANT_EBADREQ, "appointment: missing");
@@ -345,8 +343,7 @@ static bool normalize_code(const char *in, char out[ENG_BOOKING_LEN + 1])
     return valid_code(out);
 }
 
-int appt_cmd_checkin(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out,
-                     eng_result *res)
+int appt_cmd_checkin(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_result *res)
 {
     char code[ENG_BOOKING_LEN + 1];
     if (cmd->idem) { /* a kiosk retrying a check-in gets the same ticket back */
@@ -582,14 +579,15 @@ int eng_slots_each(const eng_hall *h, const char *service, const char *date, int
     if (rc)
         return rc;
     const eng_config *cfg = h->cfg;
-    for (unsigned m = cfg->open_min;
-         m + ac->slot_min <= cfg->close_min && m < cfg->issue_until_min; m += ac->slot_min) {
+    for (unsigned m = cfg->open_min; m + ac->slot_min <= cfg->close_min && m < cfg->issue_until_min;
+         m += ac->slot_min) {
         if (slot_at(cfg, day, m) <= now)
             continue;
         uint32_t taken = slot_taken(h, service, day, (uint16_t)m);
         char hm[6];
         fmt_hm(m, hm);
-        fn(hm, taken < ac->per_slot ? ac->per_slot - taken : 0, arg);
+        if (fn) /* NULL: only check the day */
+            fn(hm, taken < ac->per_slot ? ac->per_slot - taken : 0, arg);
     }
     return 0;
 }

@@ -355,8 +355,8 @@ bool eng_booking_code_used(const eng_hall *h, const char *code);
 /*
  * The slots of a service on a day (SPEC §11): only those inside opening
  * hours and not started by `now`. Calls fn(slot "HH:MM", free places, arg)
- * for each in order. Returns 0, or ANT_ENOTFOUND (service), ANT_EBADREQ
- * (no bookings, bad date, closed day, beyond days_ahead) with msg set.
+ * for each in order (fn may be NULL: check only). Returns 0, or ANT_ENOTFOUND (service),
+ * ANT_EBADREQ (no bookings, bad date, closed day, beyond days_ahead) with msg set.
  */
 typedef void (*eng_slot_fn)(const char *slot, uint32_t free, void *arg);
 int eng_slots_each(const eng_hall *h, const char *service, const char *date, int64_t now,

@@ -38,7 +38,11 @@ static void new_id(uint8_t *id, uint64_t n, uint8_t tag)
 static int book(fx *f, const char *svc, const char *date, const char *slot, const char *idem,
                 const char *phone)
 {
-    eng_cmd c = {.type = ENG_CMD_BOOK, .service = svc, .date = date, .slot = slot, .idem = idem,
+    eng_cmd c = {.type = ENG_CMD_BOOK,
+                 .service = svc,
+                 .date = date,
+                 .slot = slot,
+                 .idem = idem,
                  .phone = phone};
     char code[ENG_BOOKING_LEN + 1];
     uint64_t n = ++ids;
@@ -94,12 +98,13 @@ Test(appointments, config_paths)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char json[1024];
-        snprintf(json, sizeof json,
-                 "{\"id\":\"h\",\"name\":\"H\",\"utc_offset_min\":0,\"hours\":{\"open\":\"08:00\","
-                 "\"close\":\"16:00\"},\"agencies\":[{\"id\":\"a\",\"name\":\"A\"}],\"services\":"
-                 "[{\"id\":\"s\",\"agency\":\"a\",\"name\":\"S\",\"prefix\":\"A\",\"appointments\":%s}"
-                 "],\"counters\":[{\"id\":\"c\",\"label\":\"C\",\"services\":[\"s\"]}]}",
-                 cases[i].appt);
+        snprintf(
+            json, sizeof json,
+            "{\"id\":\"h\",\"name\":\"H\",\"utc_offset_min\":0,\"hours\":{\"open\":\"08:00\","
+            "\"close\":\"16:00\"},\"agencies\":[{\"id\":\"a\",\"name\":\"A\"}],\"services\":"
+            "[{\"id\":\"s\",\"agency\":\"a\",\"name\":\"S\",\"prefix\":\"A\",\"appointments\":%s}"
+            "],\"counters\":[{\"id\":\"c\",\"label\":\"C\",\"services\":[\"s\"]}]}",
+            cases[i].appt);
         eng_config *cfg = NULL;
         eng_problems probs;
         cr_assert_neq(eng_config_parse(json, strlen(json), &cfg, &probs), 0, "case %zu", i);
@@ -310,8 +315,7 @@ Test(appointments, slots_rollover_and_snapshot)
     cr_assert_eq(eng_slots_each(f.h, "ktp", DAY1, f.now, count_slot, &n, msg), 0);
     cr_assert_eq(n, 2, "14:30 and 14:45 are still ahead today");
     cr_assert_eq(eng_slots_each(f.h, "kk", DAY1, f.now, count_slot, &n, msg), ANT_EBADREQ);
-    cr_assert_eq(eng_slots_each(f.h, "ktp", "2026-03-04", f.now, count_slot, &n, msg),
-                 ANT_EBADREQ);
+    cr_assert_eq(eng_slots_each(f.h, "ktp", "2026-03-04", f.now, count_slot, &n, msg), ANT_EBADREQ);
     /* the booking lives across the rollover, in snapshots and replay */
     fx_at_date(&f, "2026-03-03", "09:40:00");
     cr_assert_eq(checkin(&f, code), 0, "%s", f.res.msg);
