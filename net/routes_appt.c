@@ -171,8 +171,8 @@ static int prepare(conn *c, srv_hall *h, eng_cmd *cmd, auth_token *tok, bool pre
 }
 
 /* The booking and its hall; the citizen's secret or an operator+ token. Answers errors. */
-static int appt_access(route_req *r, const char *idhex, srv_hall **ph, eng_appt_view *v,
-                       bool *pii, bool *by_secret)
+static int appt_access(route_req *r, const char *idhex, srv_hall **ph, eng_appt_view *v, bool *pii,
+                       bool *by_secret)
 {
     *by_secret = false;
     uint8_t id[ENG_TID_LEN];
@@ -301,7 +301,8 @@ static void route_appts(route_req *r, srv_hall *h)
         return;
     char date[16], service[ENG_ID_MAX + 1];
     int32_t day = eng_hall_day(h->h);
-    if (route_query(r, "date", date, sizeof date) && (strlen(date) != 10 || eng_parse_date(date, &day))) {
+    if (route_query(r, "date", date, sizeof date) &&
+        (strlen(date) != 10 || eng_parse_date(date, &day))) {
         route_error(r, ANT_EBADREQ, "date: expected YYYY-MM-DD");
         return;
     }

@@ -9,6 +9,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { http, ws } from './lib/client.mjs';
+import { findCli, runCli } from './lib/day.mjs';
 import { hallConfig, sanitizerReports, Server, tempDir } from './lib/server.mjs';
 
 const utcMin = new Date().getUTCHours() * 60 + new Date().getUTCMinutes();
@@ -19,6 +20,7 @@ const localDay = (plusDays) => new Date(Date.now() + off * 60000 + plusDays * 86
 const today = localDay(0);
 const H = '/v1/halls/appt';
 const PHONE = '+6281234567890';
+const LIMITS = ['--issue-burst', '100000', '--issue-per-min', '1000000'];
 
 const cfg = hallConfig('appt', { utc_offset_min: off });
 cfg.hours = { open: '06:00', close: '20:00', issue_until: '19:00', weekdays: [1, 2, 3, 4, 5, 6, 7] };
@@ -42,7 +44,7 @@ before(async () => {
   dir = tempDir();
   const file = join(dir, 'hall.json');
   writeFileSync(file, JSON.stringify(cfg));
-  s = await new Server({ dataDir: join(dir, 'data'), args: ['--hall', file] }).start();
+  s = await new Server({ dataDir: join(dir, 'data'), args: ['--hall', file, ...LIMITS] }).start();
 });
 after(async () => {
   const ex = await s.stop();
@@ -160,6 +162,30 @@ describe('the citizen and the counter', () => {
   });
 });
 
+describe('antrean-cli book and checkin', { skip: findCli() ? false : 'antrean-cli not built' }, () => {
+  test('book prints the code; checkin turns it into an appointment ticket; errors exit 1', async () => {
+    const srv = `127.0.0.1:${s.port}`;
+    const b = await runCli(['--server', srv, 'book', 'appt', 'ktp', today, slots[1].slot, '--phone', PHONE]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(sanitizerReports(b.stderr), []);
+    const code = /^booking +([A-Z2-9]{6})$/m.exec(b.stdout)?.[1];
+    assert.ok(code, b.stdout);
+    assert.match(b.stdout, /^url +http:\/\/127\.0\.0\.1:\d+\/a\/[0-9a-f]{32}#[0-9a-f]{32}$/m);
+    assert.ok(!b.stdout.includes(PHONE));
+    const c = await runCli(['--server', srv, 'checkin', 'appt', code]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /^service +ktp \(appointment\)$/m);
+    const again = await runCli(['--server', srv, 'checkin', 'appt', code]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^antrean-cli: invalid_state: /m);
+    const full = await runCli(['--server', srv, 'book', 'appt', 'ktp', today, '9.15']);
+    assert.equal(full.code, 1);
+    assert.match(full.stderr, /^antrean-cli: bad_request: slot/m);
+    const usage = await runCli(['--server', srv, 'book', 'appt', 'ktp']);
+    assert.equal(usage.code, 2);
+  });
+});
+
 describe('feed and restart', () => {
   test('WebSocket: book and checkin ops; public appointment events carry no citizen data', async () => {
     const sub = await ws(s, 'json');
@@ -183,7 +209,7 @@ describe('feed and restart', () => {
 
   test('bookings survive a restart', async () => {
     assert.equal((await s.stop()).code, 0);
-    s = await new Server({ dataDir: s.dataDir, args: [] }).start();
+    s = await new Server({ dataDir: s.dataDir, args: LIMITS }).start();
     const r = await http(s.base, 'GET', `/v1/appointments/${first.id}`, { secret: first.secret });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.state, 'checked_in');
