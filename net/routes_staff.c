@@ -209,6 +209,8 @@ static void stat_row(jo *w, const eng_stat_row *row, bool service)
     if (service) {
         jo_key(w, "within_sla");
         jo_double(w, row->within_sla);
+        jo_kuint(w, "booked", row->booked); /* SPEC §11: appointments appear in stats */
+        jo_kuint(w, "appointments", row->appointments);
     }
     jo_kuint(w, "skm_count", row->skm_count);
     jo_key(w, "skm_score");

@@ -63,8 +63,7 @@ int cli_cmd_book(cli_ctx *x, int argc, char **argv)
     char target[TARGET];
     if (acl_path(target, sizeof target, "/v1/halls/%s/appointments", 1, a.pos[0]))
         return cli_usage_error(usage, "an argument is empty, '.', '..' or too long");
-    json_t *body =
-        json_pack("{ssssss}", "service", a.pos[1], "date", a.pos[2], "slot", a.pos[3]);
+    json_t *body = json_pack("{ssssss}", "service", a.pos[1], "date", a.pos[2], "slot", a.pos[3]);
     static const char *const opt[] = {"idem", "phone", "name"};
     for (int i = 0; i < 3; i++)
         if (cli_opt_get(&a, opt[i]))
@@ -81,7 +80,9 @@ static void show_checkin(cli_ctx *x, const json_t *j)
     bool late = json_is_true(json_object_get(j, "late"));
     printf("code      %s\n", cli_str(j, "code"));
     printf("service   %s%s\n", cli_str(j, "service"),
-           appt ? " (appointment)" : late ? " (late: an ordinary ticket)" : "");
+           appt   ? " (appointment)"
+           : late ? " (late: an ordinary ticket)"
+                  : "");
     printf("position  %lld\n", cli_int(j, "position", 0));
     printf("eta       %s\n", cli_dur(cli_int(j, "eta_s", -1), eta));
     show_url(x, cli_str(j, "url"));

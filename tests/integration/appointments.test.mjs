@@ -159,6 +159,10 @@ describe('the citizen and the counter', () => {
     assert.equal(mine.state, 'checked_in');
     assert.ok(r.body.every((x) => x.secret === undefined));
     assertError(await http(s.base, 'GET', `${H}/appointments`), 401, 'unauthorized');
+    const st = await http(s.base, 'GET', `${H}/stats?date=${today}`, { token: s.adminToken });
+    const ktp = st.body.services.find((x) => x.id === 'ktp');
+    assert.equal(ktp.appointments, 1);
+    assert.equal(ktp.booked, 3, st.text); // first, the second at slot 0, the one left at slot 3
   });
 });
 
