@@ -429,6 +429,7 @@ void ws_appt_command(conn *c, codec_request *req, const srv_rid *rid, auth_token
     srv *s = c->s;
     eng_cmd *cmd = &req->cmd;
     srv_hall *h = NULL;
+    char code[ENG_BOOKING_LEN + 1]; /* cmd->booking points here until srv_command returns */
     srv_result_fn fn = cmd->type == ENG_CMD_BOOK ? book_result : checkin_result;
     if (cmd->type == ENG_CMD_APPT_CANCEL) {
         eng_appt_view v;
@@ -455,7 +456,6 @@ void ws_appt_command(conn *c, codec_request *req, const srv_rid *rid, auth_token
             ws_reply_error(c, rid, ANT_ENOTFOUND, "no such hall");
             return;
         }
-        char code[ENG_BOOKING_LEN + 1];
         char msg[128];
         uint32_t ra;
         int rc = prepare(c, h, cmd, tok, tok != NULL, code, msg, &ra);
