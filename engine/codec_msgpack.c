@@ -563,6 +563,8 @@ int codec_event_decode(const char *p, size_t len, eng_event *ev, eng_evbuf *aren
         return codec_fail(msg, "event: %zu trailing bytes after the map", (size_t)(r.end - r.p));
     if (!(seen & B(F_EV)))
         return codec_fail(msg, "missing field 'ev'");
+    if (ev->type != ENG_EV_TICKET_ISSUED)
+        ev->checkin = false; /* appointment_id names a check-in only on ticket.issued */
     uint32_t req = ev_shape[ev->type].req, opt = ev_shape[ev->type].opt;
     for (int f = 0; f < F__COUNT; f++) {
         if ((seen & B(f)) && !((req | opt) & B(f)))

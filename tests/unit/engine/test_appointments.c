@@ -330,3 +330,54 @@ Test(appointments, slots_rollover_and_snapshot)
     fx_check_replay(&f);
     fx_free(&f);
 }
+
+/* Every event of a booking's life, in both encodings: the public form has no
+ * id, secret, booking code, idem key or citizen data; the full form decodes
+ * back to the same fields. */
+Test(appointments, public_and_stored_forms)
+{
+    fx f;
+    start(&f, "09:00:00");
+    cr_assert_eq(book(&f, "ktp", DAY1, "10:00", "idem-7", "+628555000111"), 0);
+    eng_appt_view a = f.res.appt;
+    eng_event booked = f.ev.ev[0];
+    fx_at(&f, "09:45:00");
+    cr_assert_eq(checkin(&f, a.booking), 0);
+    eng_event issued = f.ev.ev[f.ev.n - 1];
+    cr_assert_eq(book(&f, "ktp", DAY1, "11:00", NULL, NULL), 0);
+    cr_assert_eq(unbook(&f, f.res.appt.id), 0);
+    eng_event cancelled = f.ev.ev[0];
+    const eng_event *evs[3] = {&booked, &issued, &cancelled};
+    char idhex[33];
+    codec_hex(a.id, ENG_TID_LEN, idhex);
+    for (int i = 0; i < 3; i++) {
+        codec_buf b;
+        codec_buf_init(&b);
+        cr_assert_eq(codec_event_json(evs[i], CODEC_PUBLIC, &b), 0);
+        const char *s = fx_cstr(&b);
+        cr_assert(!fx_has(s, a.booking) && !fx_has(s, "628555") && !fx_has(s, "idem-7") &&
+                      !fx_has(s, idhex) && !fx_has(s, "secret"),
+                  "public form leaks: %s", s);
+        if (i != 1)
+            cr_assert(fx_has(s, "\"date\":\"2026-03-02\"") && fx_has(s, "\"service\":\"ktp\""),
+                      "%s", s);
+        else
+            cr_assert(fx_has(s, "\"appointment\":true"), "%s", s);
+        codec_buf_reset(&b);
+        cr_assert_eq(codec_event_msgpack(evs[i], CODEC_FULL, &b), 0);
+        eng_evbuf arena;
+        eng_evbuf_init(&arena);
+        eng_event back;
+        char msg[200];
+        cr_assert_eq(codec_event_decode(b.data, b.len, &back, &arena, msg), 0, "%s", msg);
+        cr_assert_eq(back.type, evs[i]->type);
+        cr_assert_eq(memcmp(back.appt_id, evs[i]->appt_id, ENG_TID_LEN), 0);
+        cr_assert_eq(back.day, evs[i]->day);
+        cr_assert_eq(back.slot, evs[i]->slot);
+        cr_assert_str_eq(back.booking, evs[i]->booking);
+        cr_assert_eq(back.checkin, evs[i]->checkin);
+        eng_evbuf_free(&arena);
+        codec_buf_free(&b);
+    }
+    fx_free(&f);
+}
