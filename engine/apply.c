@@ -83,7 +83,13 @@ static bool is_closed_date(const eng_config *cfg, int32_t day)
     return false;
 }
 
-static int check_hours(const eng_hall *h, int64_t now, eng_result *res)
+bool apply_day_open(const eng_config *cfg, int32_t day)
+{
+    return !(cfg->nclosed && is_closed_date(cfg, day)) &&
+           (cfg->weekdays & (1u << (weekday_of(day) - 1)));
+}
+
+int apply_check_hours(const eng_hall *h, int64_t now, eng_result *res)
 {
     const eng_config *cfg = h->cfg;
     int64_t local = now + (int64_t)cfg->utc_offset_min * 60000;
@@ -120,7 +126,7 @@ static bool all_digits(const char *s, size_t min, size_t max)
 }
 
 /* Citizen data is checked here too (the codec checks the wire); messages never quote it. */
-static int check_pii(const eng_cmd *cmd, eng_result *res)
+int apply_check_pii(const eng_cmd *cmd, eng_result *res)
 {
     if (cmd->nik && !all_digits(cmd->nik, ENG_NIK_LEN, ENG_NIK_LEN))
         FAIL(ANT_EBADREQ, "nik: must be exactly 16 digits");
@@ -153,41 +159,22 @@ static void format_code(const char *prefix, uint32_t number, char out[8])
     out[k] = '\0';
 }
 
-static int cmd_issue(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_result *res)
+int apply_check_idem(const char *idem, eng_result *res)
 {
-    if (cmd->idem) {
-        size_t n = strlen(cmd->idem);
-        if (n < 1 || n > ENG_IDEM_MAX)
+    size_t n = strlen(idem);
+    if (n < 1 || n > ENG_IDEM_MAX)
+        FAIL(ANT_EBADREQ, "idem: must be 1 to 64 printable characters");
+    for (size_t i = 0; i < n; i++)
+        if (idem[i] < 0x20 || idem[i] > 0x7e) /* as the codec: space is printable */
             FAIL(ANT_EBADREQ, "idem: must be 1 to 64 printable characters");
-        for (size_t i = 0; i < n; i++)
-            if (cmd->idem[i] < 0x20 || cmd->idem[i] > 0x7e) /* as the codec: space is printable */
-                FAIL(ANT_EBADREQ, "idem: must be 1 to 64 printable characters");
-        struct eng_ticket *t = hall_ticket_by_idem(h, cmd->idem);
-        if (t) {
-            eta_refresh(h, now);
-            res->replayed = true;
-            res->has_ticket = true;
-            hall_view(h, t, &res->ticket);
-            return 0;
-        }
-    }
-    if (!cmd->service)
-        FAIL(ANT_EBADREQ, "service: missing");
-    int si = hall_svc_find(h, cmd->service);
-    if (si < 0 || h->svc[si].ghost)
-        FAIL(ANT_ENOTFOUND, "service '%.32s' not found in hall '%s'", cmd->service, h->cfg->id);
-    if (cmd->prio > ENG_PRIO_CHILD)
-        FAIL(ANT_EBADREQ, "priority: unknown reason");
-    if (cmd->channel > ENG_CH_STAFF)
-        FAIL(ANT_EBADREQ, "channel: unknown channel");
-    if (check_pii(cmd, res))
-        return res->rc;
-    if (check_hours(h, now, res))
-        return res->rc;
+    return 0;
+}
+
+/* The ticket.issued event of a new ticket of service si (not yet applied). */
+int apply_issue_event(eng_hall *h, const eng_cmd *cmd, int si, int64_t now, eng_evbuf *out,
+                      eng_event **pev, eng_result *res)
+{
     eng_svc *s = &h->svc[si];
-    if (s->daily_quota && s->issued_today >= s->daily_quota)
-        FAIL(ANT_EQUOTA, "service '%s' has issued its daily quota of %u tickets", s->id,
-             s->daily_quota);
     /* an id collision (2^-128) is refused by events.c as a duplicate */
     eng_event *ev = events_new(h, out, ENG_EV_TICKET_ISSUED, now);
     if (!ev)
@@ -209,6 +196,45 @@ static int cmd_issue(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *ou
         out->n--;
         FAIL(ANT_ENOMEM, "out of memory");
     }
+    *pev = ev;
+    return 0;
+}
+
+static int cmd_issue(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_result *res)
+{
+    if (cmd->idem) {
+        if (apply_check_idem(cmd->idem, res))
+            return res->rc;
+        struct eng_ticket *t = hall_ticket_by_idem(h, cmd->idem);
+        if (t) {
+            eta_refresh(h, now);
+            res->replayed = true;
+            res->has_ticket = true;
+            hall_view(h, t, &res->ticket);
+            return 0;
+        }
+    }
+    if (!cmd->service)
+        FAIL(ANT_EBADREQ, "service: missing");
+    int si = hall_svc_find(h, cmd->service);
+    if (si < 0 || h->svc[si].ghost)
+        FAIL(ANT_ENOTFOUND, "service '%.32s' not found in hall '%s'", cmd->service, h->cfg->id);
+    if (cmd->prio > ENG_PRIO_CHILD)
+        FAIL(ANT_EBADREQ, "priority: unknown reason");
+    if (cmd->channel > ENG_CH_STAFF)
+        FAIL(ANT_EBADREQ, "channel: unknown channel");
+    if (apply_check_pii(cmd, res))
+        return res->rc;
+    if (apply_check_hours(h, now, res))
+        return res->rc;
+    eng_svc *s = &h->svc[si];
+    /* bookings for today that have not checked in hold their share of the quota */
+    if (s->daily_quota && s->issued_today + appt_booked_count(h, s->id, h->day) >= s->daily_quota)
+        FAIL(ANT_EQUOTA, "service '%s' has issued its daily quota of %u tickets", s->id,
+             s->daily_quota);
+    eng_event *ev;
+    if (apply_issue_event(h, cmd, si, now, out, &ev, res))
+        return res->rc;
     if (commit(h, out, res))
         return res->rc;
     struct eng_ticket *t = h->all[h->nall - 1];
@@ -543,6 +569,12 @@ int eng_apply(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_
         return cmd_counter_state(h, cmd, now, out, res);
     case ENG_CMD_CONFIG:
         return cmd_config(h, cmd, now, out, res);
+    case ENG_CMD_BOOK:
+        return appt_cmd_book(h, cmd, now, out, res);
+    case ENG_CMD_APPT_CANCEL:
+        return appt_cmd_cancel(h, cmd, now, out, res);
+    case ENG_CMD_CHECKIN:
+        return appt_cmd_checkin(h, cmd, now, out, res);
     default:
         FAIL(ANT_EBADREQ, "unknown command %d", cmd->type);
     }

@@ -7,6 +7,9 @@
  *   3. among the rest the counter's policy decides: longest_wait (oldest
  *      rank) or in_order (first listed service with anyone waiting); ties go
  *      to the earlier enqueue.
+ * Appointments (SPEC §11) change only where a checked-in ticket enters its
+ * service's normal lane (calling_appt_after); once there it is called by
+ * the same three rules, so priority tickets still go first.
  */
 #include "calling.h"
 
@@ -68,5 +71,23 @@ struct eng_ticket *calling_pick(const eng_hall *h, const eng_ctr *c)
     }
     struct eng_ticket *t = calling_pick_from(h, c, c->consec_prio, hp);
     free(big);
+    return t;
+}
+
+/*
+ * SPEC §11: a ticket checked in for a booking goes ahead of every normal
+ * ticket of its service issued after `cutoff` (slot start − early_min), but
+ * never ahead of another booking placed for the same or an earlier anchor
+ * (its slot's start, or its check-in if later): bookings keep their order
+ * among themselves. Walking back from the tail, step over the tickets it
+ * must pass; the first one it must not pass is the one it goes after.
+ * Tickets of the lane that came in by reinstatement or transfer count by
+ * their issue time like any other. NULL: the ticket goes to the front.
+ */
+struct eng_ticket *calling_appt_after(const eng_lane *l, int64_t cutoff, int64_t anchor)
+{
+    struct eng_ticket *t = l->tail;
+    while (t && (t->appt ? t->rank_at > anchor : t->issued_at > cutoff))
+        t = t->prev;
     return t;
 }

@@ -17,6 +17,7 @@
  */
 #include <jansson.h>
 #include <msgpack.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +128,7 @@ typedef struct evfields {
     efield f[EV_FIELDS_MAX];
     int n;
     char day[16];
+    char slot[6];
 } evfields;
 
 static void add(evfields *fl, const char *key, int kind, const char *s, size_t n, uint64_t u,
@@ -176,10 +178,25 @@ static const char *placement_name(int p)
     return p == ENG_PLACE_FIRST ? "first" : "last";
 }
 
+static void add_checkin(evfields *fl, const eng_event *ev, bool full);
+
+static void add_pii(evfields *fl, const eng_event *ev)
+{
+    if (ev->has_pii) {
+        if (ev->pii.phone[0])
+            add_str(fl, "phone", ev->pii.phone);
+        if (ev->pii.name[0])
+            add_str(fl, "name", ev->pii.name);
+        if (ev->pii.nik[0])
+            add_str(fl, "nik", ev->pii.nik);
+    }
+}
+
 static void add_issued(evfields *fl, const eng_event *ev, bool full)
 {
     if (!full) {
         add(fl, "priority", FK_BOOL, NULL, 0, ev->prio != ENG_PRIO_NONE, 0);
+        add_checkin(fl, ev, false);
         return;
     }
     const char *reason = eng_prio_name(ev->prio);
@@ -193,14 +210,41 @@ static void add_issued(evfields *fl, const eng_event *ev, bool full)
     add_str(fl, "channel", ch ? ch : "kiosk");
     if (ev->idem)
         add_str(fl, "idem", ev->idem);
-    if (ev->has_pii) {
-        if (ev->pii.phone[0])
-            add_str(fl, "phone", ev->pii.phone);
-        if (ev->pii.name[0])
-            add_str(fl, "name", ev->pii.name);
-        if (ev->pii.nik[0])
-            add_str(fl, "nik", ev->pii.nik);
-    }
+    add_pii(fl, ev);
+    add_checkin(fl, ev, true);
+}
+
+/* A ticket issued by checking in a booking (SPEC §11): the public sees
+ * whether it is an appointment ticket and whether it came late. */
+static void add_checkin(evfields *fl, const eng_event *ev, bool full)
+{
+    if (!ev->checkin)
+        return;
+    if (full)
+        add_hex(fl, "appointment_id", ev->appt_id);
+    add(fl, "appointment", FK_BOOL, NULL, 0, !ev->late, 0);
+    if (ev->late)
+        add(fl, "late", FK_BOOL, NULL, 0, 1, 0);
+}
+
+/* appointment.*: the public form says which slot filled or freed, nothing more */
+static void add_appt(evfields *fl, const eng_event *ev, bool full)
+{
+    if (full)
+        add_hex(fl, "appointment_id", ev->appt_id);
+    add_str(fl, "service", ev->service);
+    eng_format_date(ev->day, fl->day);
+    add_str(fl, "date", fl->day);
+    snprintf(fl->slot, sizeof fl->slot, "%02u:%02u", (unsigned)(ev->slot / 60) % 100,
+             (unsigned)ev->slot % 60);
+    add_str(fl, "slot", fl->slot);
+    if (!full || ev->type != ENG_EV_APPT_BOOKED)
+        return;
+    add_hex(fl, "secret", ev->secret);
+    add_str(fl, "booking", ev->booking);
+    if (ev->idem)
+        add_str(fl, "idem", ev->idem);
+    add_pii(fl, ev);
 }
 
 /* Fills fl for ev; json selects how hall.config travels in public mode. */
@@ -269,6 +313,10 @@ static int ev_fields(const eng_event *ev, int mode, bool json, evfields *fl)
     case ENG_EV_DAY_ROLLOVER:
         eng_format_date(ev->day, fl->day);
         add_str(fl, "day", fl->day);
+        break;
+    case ENG_EV_APPT_BOOKED:
+    case ENG_EV_APPT_CANCELLED:
+        add_appt(fl, ev, full);
         break;
     default:
         break;

@@ -89,6 +89,7 @@ typedef struct codec_request {
     char s_service[ENG_ID_MAX + 1], s_counter[ENG_ID_MAX + 1], s_transfer[ENG_ID_MAX + 1];
     char s_idem[ENG_IDEM_MAX + 1], s_phone[ENG_PHONE_MAX + 1], s_name[ENG_PERSON_NAME_MAX + 1],
         s_nik[ENG_NIK_LEN + 1], s_comment[ENG_COMMENT_MAX + 1];
+    char s_date[11], s_slot[6], s_booking[17];
 } codec_request;
 
 /*
@@ -97,7 +98,10 @@ typedef struct codec_request {
  * issue {hall, service, priority?, channel?, idem?, phone?, name?, nik?};
  * call {hall, counter, ticket?}; recall/start/no_show/counter_* {hall, counter};
  * finish {hall, counter, transfer_to?, placement?}; reinstate {ticket};
- * cancel {ticket, secret?}; feedback {ticket, secret?, score, comment?}.
+ * cancel {ticket, secret?}; feedback {ticket, secret?, score, comment?};
+ * book {hall, service, date, slot, idem?, phone?, name?, nik?};
+ * checkin {hall, booking, idem?, channel?}; appointment_cancel {appointment, secret?}.
+ * For book the caller fills cmd.tid, cmd.secret and cmd.booking (a fresh code).
  * Ticket ids come as 32 hex digits. For issue the caller fills cmd.tid and
  * cmd.secret from a CSPRNG after decoding. Returns 0, or ANT_EBADREQ with
  * msg naming the field and the problem (never echoing citizen data); rid is

@@ -8,6 +8,7 @@
  * misplaced, wrongly typed or missing fields are errors naming the field.
  * Messages never echo citizen data.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -232,13 +233,20 @@ enum efid {
     F_CONFIG_JSON,
     F_DAY,
     F_SERVICES,
+    F_APPT_ID,
+    F_APPT,
+    F_LATE,
+    F_DATE,
+    F_SLOT,
+    F_BOOKING,
     F__COUNT
 };
 static const char *const ev_keys[F__COUNT] = {
-    "ev",      "hall",        "seq",     "at",           "ticket",    "code",  "service",
-    "counter", "priority",    "secret",  "number",       "channel",   "idem",  "phone",
-    "name",    "nik",         "recalls", "from_service", "placement", "score", "comment",
-    "state",   "config_json", "day",     "services",
+    "ev",      "hall",        "seq",     "at",           "ticket",         "code",        "service",
+    "counter", "priority",    "secret",  "number",       "channel",        "idem",        "phone",
+    "name",    "nik",         "recalls", "from_service", "placement",      "score",       "comment",
+    "state",   "config_json", "day",     "services",     "appointment_id", "appointment", "late",
+    "date",    "slot",        "booking",
 };
 
 #define EV_BASE (B(F_EV) | B(F_HALL) | B(F_SEQ) | B(F_AT))
@@ -249,7 +257,8 @@ static const struct {
     uint32_t req, opt;
 } ev_shape[ENG_EV__COUNT] = {
     [ENG_EV_TICKET_ISSUED] = {EV_TK | B(F_PRIORITY) | B(F_SECRET) | B(F_NUMBER) | B(F_CHANNEL),
-                              B(F_IDEM) | B(F_PHONE) | B(F_NAME) | B(F_NIK)},
+                              B(F_IDEM) | B(F_PHONE) | B(F_NAME) | B(F_NIK) | B(F_APPT_ID) |
+                                  B(F_APPT) | B(F_LATE)},
     [ENG_EV_TICKET_CALLED] = {EV_TK, B(F_COUNTER)},
     [ENG_EV_TICKET_RECALLED] = {EV_TK | B(F_RECALLS), B(F_COUNTER)},
     [ENG_EV_TICKET_SERVING] = {EV_TK, B(F_COUNTER)},
@@ -263,6 +272,10 @@ static const struct {
     [ENG_EV_SERVICE_WAIT] = {EV_BASE | B(F_SERVICES), 0},
     [ENG_EV_HALL_CONFIG] = {EV_BASE | B(F_CONFIG_JSON), 0},
     [ENG_EV_DAY_ROLLOVER] = {EV_BASE | B(F_DAY), 0},
+    [ENG_EV_APPT_BOOKED] = {EV_BASE | B(F_APPT_ID) | B(F_SERVICE) | B(F_DATE) | B(F_SLOT) |
+                                B(F_SECRET) | B(F_BOOKING),
+                            B(F_IDEM) | B(F_PHONE) | B(F_NAME) | B(F_NIK)},
+    [ENG_EV_APPT_CANCELLED] = {EV_BASE | B(F_APPT_ID) | B(F_SERVICE) | B(F_DATE) | B(F_SLOT), 0},
 };
 
 /* A string value of at most max bytes without NUL bytes. */
@@ -470,6 +483,40 @@ static int ev_field(codec_mrd *r, int f, const codec_mval *v, eng_event *ev, eng
     }
     case F_SERVICES:
         return ev_services(r, v, ev);
+    case F_APPT_ID:
+        ev->checkin = true; /* on ticket.issued: issued by a check-in */
+        return want_hex(r, v, key, ev->appt_id);
+    case F_APPT:
+    case F_LATE:
+        if (v->kind != MK_BOOL)
+            return codec_fail(r->msg, "field '%s': expected boolean", key);
+        if (f == F_LATE)
+            ev->late = v->b;
+        return 0;
+    case F_DATE: {
+        char d[16];
+        if (want_str(r, v, key, 10))
+            return ANT_EBADREQ;
+        memcpy(d, v->s, v->n);
+        d[v->n] = '\0';
+        if (v->n != 10 || eng_parse_date(d, &ev->day))
+            return codec_fail(r->msg, "field 'date': expected YYYY-MM-DD");
+        return 0;
+    }
+    case F_SLOT:
+        if (want_str(r, v, key, 5))
+            return ANT_EBADREQ;
+        if (v->n != 5 || v->s[2] != ':' || !isdigit((unsigned char)v->s[0]) ||
+            !isdigit((unsigned char)v->s[1]) || !isdigit((unsigned char)v->s[3]) ||
+            !isdigit((unsigned char)v->s[4]))
+            return codec_fail(r->msg, "field 'slot': expected HH:MM");
+        ev->slot = (uint16_t)(((v->s[0] - '0') * 10 + (v->s[1] - '0')) * 60 + (v->s[3] - '0') * 10 +
+                              (v->s[4] - '0'));
+        if (ev->slot >= 24 * 60)
+            return codec_fail(r->msg, "field 'slot': expected HH:MM");
+        return 0;
+    case F_BOOKING:
+        return copy_str(r, v, key, ev->booking, sizeof ev->booking);
     }
     return codec_fail(r->msg, "internal: unhandled field");
 }
@@ -516,6 +563,8 @@ int codec_event_decode(const char *p, size_t len, eng_event *ev, eng_evbuf *aren
         return codec_fail(msg, "event: %zu trailing bytes after the map", (size_t)(r.end - r.p));
     if (!(seen & B(F_EV)))
         return codec_fail(msg, "missing field 'ev'");
+    if (ev->type != ENG_EV_TICKET_ISSUED)
+        ev->checkin = false; /* appointment_id names a check-in only on ticket.issued */
     uint32_t req = ev_shape[ev->type].req, opt = ev_shape[ev->type].opt;
     for (int f = 0; f < F__COUNT; f++) {
         if ((seen & B(f)) && !((req | opt) & B(f)))

@@ -44,12 +44,16 @@ enum rfid {
     R_PLACEMENT,
     R_SCORE,
     R_COMMENT,
+    R_DATE,
+    R_SLOT,
+    R_BOOKING,
+    R_APPOINTMENT,
     R__COUNT
 };
 static const char *const req_keys[R__COUNT] = {
-    "op",     "rid",         "hall",      "token",   "since",   "service", "counter",
-    "ticket", "secret",      "priority",  "channel", "idem",    "phone",   "name",
-    "nik",    "transfer_to", "placement", "score",   "comment",
+    "op",        "rid",      "hall",    "token", "since", "service", "counter",     "ticket",
+    "secret",    "priority", "channel", "idem",  "phone", "name",    "nik",         "transfer_to",
+    "placement", "score",    "comment", "date",  "slot",  "booking", "appointment",
 };
 
 #define R_ISSUE_OPT (B(R_PRIORITY) | B(R_CHANNEL) | B(R_IDEM) | B(R_PHONE) | B(R_NAME) | B(R_NIK))
@@ -80,6 +84,13 @@ static const struct reqop {
     {"counter_close", CODEC_OP_COMMAND, ENG_CMD_COUNTER_CLOSE, R_HC, 0},
     {"counter_pause", CODEC_OP_COMMAND, ENG_CMD_COUNTER_PAUSE, R_HC, 0},
     {"counter_resume", CODEC_OP_COMMAND, ENG_CMD_COUNTER_RESUME, R_HC, 0},
+    /* appointments (SPEC §11) */
+    {"book", CODEC_OP_COMMAND, ENG_CMD_BOOK, B(R_HALL) | B(R_SERVICE) | B(R_DATE) | B(R_SLOT),
+     B(R_IDEM) | B(R_PHONE) | B(R_NAME) | B(R_NIK)},
+    {"checkin", CODEC_OP_COMMAND, ENG_CMD_CHECKIN, B(R_HALL) | B(R_BOOKING),
+     B(R_IDEM) | B(R_CHANNEL)},
+    {"appointment_cancel", CODEC_OP_COMMAND, ENG_CMD_APPT_CANCEL, B(R_APPOINTMENT),
+     B(R_HALL) | B(R_SECRET)},
 };
 
 /* Length of the valid UTF-8 sequence at p (n bytes left) that is not a control character; 0 if
@@ -228,10 +239,24 @@ static int req_field(codec_mrd *r, int f, const codec_mval *v, codec_request *re
         set(req->token, v);
         return 0;
     case R_TICKET:
+    case R_APPOINTMENT:
         if (codec_unhex(v->s, v->n, c->tid, ENG_TID_LEN))
-            return codec_fail(r->msg, "field 'ticket': expected 32 hex digits");
+            return codec_fail(r->msg, "field '%s': expected 32 hex digits", key);
         c->has_ticket = true;
         return 0;
+    case R_DATE:
+    case R_SLOT:
+    case R_BOOKING: {
+        /* syntax is the engine's to judge (its messages say which part is wrong) */
+        size_t max = f == R_DATE ? 10 : f == R_SLOT ? 5 : 16;
+        if (v->n < 1 || v->n > max || !ascii_ok(v->s, v->n, 0x20))
+            return codec_fail(r->msg, "field '%s': expected %s", key,
+                              f == R_DATE   ? "a date YYYY-MM-DD"
+                              : f == R_SLOT ? "a slot HH:MM"
+                                            : "a booking code");
+        set(f == R_DATE ? req->s_date : f == R_SLOT ? req->s_slot : req->s_booking, v);
+        return 0;
+    }
     case R_SECRET: {
         uint8_t tmp[ENG_SECRET_LEN];
         if (codec_unhex(v->s, v->n, tmp, ENG_SECRET_LEN))
@@ -306,6 +331,9 @@ static void req_finish(codec_request *req, const struct reqop *op)
     c->name = OPT(req->s_name);
     c->nik = OPT(req->s_nik);
     c->comment = OPT(req->s_comment);
+    c->date = OPT(req->s_date);
+    c->slot = OPT(req->s_slot);
+    c->booking = OPT(req->s_booking);
 #undef OPT
 }
 

@@ -523,10 +523,31 @@ static bool valid_prefix(const char *s)
     return n >= 1 && n <= 2;
 }
 
+/* "appointments": {"slot_min","per_slot","days_ahead","early_min","late_min"} (SPEC §11) */
+static void parse_appointments(vctx *v, json_t *e, eng_service_cfg *s)
+{
+    static const char *const known[] = {"slot_min",  "per_slot", "days_ahead",
+                                        "early_min", "late_min", NULL};
+    if (!json_object_get(e, "appointments"))
+        return;
+    json_t *a = get_object(v, e, "appointments", false);
+    if (!a)
+        return;
+    size_t o = path_key(v, "appointments");
+    s->appt.slot_min = (uint16_t)get_int(v, a, "slot_min", true, 0, 5, 240);
+    s->appt.per_slot = (uint16_t)get_int(v, a, "per_slot", true, 0, 1, 1000);
+    s->appt.days_ahead = (uint16_t)get_int(v, a, "days_ahead", false, 14, 0, 366);
+    s->appt.early_min = (uint16_t)get_int(v, a, "early_min", false, 30, 0, 240);
+    s->appt.late_min = (uint16_t)get_int(v, a, "late_min", false, 10, 0, 240);
+    check_unknown(v, a, known);
+    path_pop(v, o);
+}
+
 static void parse_service(vctx *v, json_t *e, void *items, eng_config *cfg, refs *r, size_t i)
 {
-    static const char *const known[] = {
-        "id", "agency", "name", "prefix", "est_service_s", "sla_wait_s", "daily_quota", NULL};
+    static const char *const known[] = {"id",          "agency",        "name",
+                                        "prefix",      "est_service_s", "sla_wait_s",
+                                        "daily_quota", "appointments",  NULL};
     eng_service_cfg *svc = items, *s = svc + i;
     size_t o, j;
     const char *str;
@@ -566,6 +587,7 @@ static void parse_service(vctx *v, json_t *e, void *items, eng_config *cfg, refs
         get_int(v, e, "est_service_s", false, EST_SERVICE_DEFAULT, 1, EST_SERVICE_MAX);
     s->sla_wait_s = get_int(v, e, "sla_wait_s", false, SLA_WAIT_DEFAULT, 1, SLA_WAIT_MAX);
     s->daily_quota = get_int(v, e, "daily_quota", false, 0, 0, DAILY_QUOTA_MAX);
+    parse_appointments(v, e, s);
     check_unknown(v, e, known);
 }
 

@@ -36,6 +36,10 @@ typedef struct eng_service_cfg {
     uint32_t est_service_s;
     uint32_t sla_wait_s;
     uint32_t daily_quota; /* 0 = unlimited */
+    /* "appointments" (SPEC §11); slot_min 0 = the service takes no bookings */
+    struct eng_appt_cfg {
+        uint16_t slot_min, per_slot, days_ahead, early_min, late_min;
+    } appt;
 } eng_service_cfg;
 
 typedef struct eng_counter_cfg {

@@ -80,6 +80,15 @@ static json_t *config_json(const eng_config *c, bool full)
         set(o, "est_service_s", json_integer(s->est_service_s), &ok);
         set(o, "sla_wait_s", json_integer(s->sla_wait_s), &ok);
         set(o, "daily_quota", json_integer(s->daily_quota), &ok);
+        if (s->appt.slot_min) { /* public too: the booking page lists slots from it */
+            json_t *a = json_object();
+            set(a, "slot_min", json_integer(s->appt.slot_min), &ok);
+            set(a, "per_slot", json_integer(s->appt.per_slot), &ok);
+            set(a, "days_ahead", json_integer(s->appt.days_ahead), &ok);
+            set(a, "early_min", json_integer(s->appt.early_min), &ok);
+            set(a, "late_min", json_integer(s->appt.late_min), &ok);
+            set(o, "appointments", a, &ok);
+        }
         push(svs, o, &ok);
     }
     for (size_t i = 0; i < c->ncounters; i++) {

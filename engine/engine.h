@@ -27,6 +27,7 @@
 #define ENG_NIK_LEN 16
 #define ENG_COMMENT_MAX 500
 #define ENG_NOW_CALLING 10 /* board shows the last 10 calls and recalls */
+#define ENG_BOOKING_LEN 6  /* booking code, "R7K2QX" (SPEC §11) */
 
 enum eng_state {
     ENG_ST_WAITING = 0,
@@ -72,7 +73,10 @@ enum eng_cmd_type {
     ENG_CMD_COUNTER_CLOSE,
     ENG_CMD_COUNTER_PAUSE,
     ENG_CMD_COUNTER_RESUME,
-    ENG_CMD_CONFIG, /* replace the hall's config (config_json) */
+    ENG_CMD_CONFIG,      /* replace the hall's config (config_json) */
+    ENG_CMD_BOOK,        /* appointment (SPEC §11): service, date, slot, booking, tid, secret */
+    ENG_CMD_APPT_CANCEL, /* tid names the appointment */
+    ENG_CMD_CHECKIN,     /* booking code; tid/secret/channel of the new ticket */
     ENG_CMD__COUNT
 };
 
@@ -104,7 +108,14 @@ typedef struct eng_cmd {
     const char *comment;            /* feedback: NULL or text */
     const char *config_json;        /* config: the new config JSON */
     size_t config_len;
+    const char *date;    /* book: "YYYY-MM-DD" (checked by eng_apply) */
+    const char *slot;    /* book: "HH:MM" (checked by eng_apply) */
+    const char *booking; /* book: the new code (from a CSPRNG, ENG_BOOKING_LEN chars of
+                          * ENG_BOOKING_ALPHABET); checkin: the code the citizen gives */
 } eng_cmd;
+
+/* Booking codes use these letters and digits: no 0/O, 1/I/L to misread on a phone. */
+#define ENG_BOOKING_ALPHABET "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 /* ---- events ------------------------------------------------------------ */
 
@@ -123,6 +134,8 @@ enum eng_ev_type {
     ENG_EV_SERVICE_WAIT, /* takes a seq, stored and replayed (docs/engine.md) */
     ENG_EV_HALL_CONFIG,
     ENG_EV_DAY_ROLLOVER,
+    ENG_EV_APPT_BOOKED,    /* public form: service, date, slot only */
+    ENG_EV_APPT_CANCELLED, /* public form: service, date, slot only */
     ENG_EV__COUNT
 };
 
@@ -150,19 +163,24 @@ typedef struct eng_event {
                  1]; /* ticket events: the ticket's service (transferred: the new one) */
     char from_service[ENG_ID_MAX + 1]; /* transferred: the old one */
     char counter[ENG_ID_MAX +
-                 1];         /* called/recalled/serving/done/no_show/transferred, counter.state */
-    uint32_t number;         /* issued: daily number within the service */
-    uint8_t prio;            /* issued: reason (never public; public sees prio != 0) */
-    uint8_t channel;         /* issued */
-    uint8_t placement;       /* transferred, reinstated (always first) */
-    uint8_t counter_state;   /* counter.state */
-    uint8_t recalls;         /* recalled: the count after this recall */
-    uint8_t score;           /* feedback */
-    int32_t day;             /* day.rollover: the new hall-local day (days since epoch) */
-    bool has_pii;            /* pii below is meaningful */
-    const char *idem;        /* issued: NULL or key */
-    const char *comment;     /* feedback: NULL or text (never public) */
-    const char *config_json; /* hall.config: the full config JSON */
+                 1];       /* called/recalled/serving/done/no_show/transferred, counter.state */
+    uint32_t number;       /* issued: daily number within the service */
+    uint8_t prio;          /* issued: reason (never public; public sees prio != 0) */
+    uint8_t channel;       /* issued */
+    uint8_t placement;     /* transferred, reinstated (always first) */
+    uint8_t counter_state; /* counter.state */
+    uint8_t recalls;       /* recalled: the count after this recall */
+    uint8_t score;         /* feedback */
+    int32_t day;           /* day.rollover: the new day; appointment.*: the booked day */
+    uint16_t slot;         /* appointment.*: the slot's start, hall-local minute of the day */
+    char booking[ENG_BOOKING_LEN + 1]; /* appointment.booked (never public) */
+    bool checkin;                      /* ticket.issued: by checking in appointment appt_id */
+    bool late;                    /* ticket.issued by check-in: past late_min, an ordinary ticket */
+    uint8_t appt_id[ENG_TID_LEN]; /* appointment.*, checked-in ticket.issued (never public) */
+    bool has_pii;                 /* pii below is meaningful */
+    const char *idem;             /* issued: NULL or key */
+    const char *comment;          /* feedback: NULL or text (never public) */
+    const char *config_json;      /* hall.config: the full config JSON */
     size_t config_len;
     uint8_t nwait; /* service.wait: items of wait[] in use */
     /* Large tail, read only as has_pii / nwait say: eng_evbuf_push zeroes
@@ -208,6 +226,7 @@ typedef struct eng_ticket_view {
     char counter[ENG_ID_MAX + 1]; /* "" when not at a counter */
     char label[ENG_NAME_MAX + 1]; /* counter label, "" when none */
     uint8_t state, prio, channel, recalls, score;
+    bool appointment; /* checked in on time for a booking (SPEC §11) */
     int64_t issued_at, called_at, started_at, finished_at;
     uint32_t position, eta_s; /* meaningful while waiting */
     bool has_pii;
@@ -228,11 +247,35 @@ int32_t eng_hall_day(const eng_hall *h); /* current hall-local day, days since e
 /* Hall-local day of a time, for this hall's utc offset. */
 int32_t eng_hall_day_of(const eng_hall *h, int64_t now);
 
+/* ---- appointments (SPEC §11): a booking as one may read it ---- */
+
+enum eng_appt_state { ENG_APPT_BOOKED = 0, ENG_APPT_CANCELLED, ENG_APPT_CHECKED_IN };
+const char *eng_appt_state_name(int st);
+
+/* A read-only copy of one booking. */
+typedef struct eng_appt_view {
+    uint8_t id[ENG_TID_LEN];
+    uint8_t secret[ENG_SECRET_LEN];
+    char booking[ENG_BOOKING_LEN + 1];
+    char service[ENG_ID_MAX + 1];
+    char date[11];   /* "YYYY-MM-DD" */
+    char slot[6];    /* "HH:MM" */
+    int64_t slot_at; /* the slot's start, ms since the epoch */
+    uint8_t state;   /* enum eng_appt_state */
+    bool late;       /* checked in after late_min */
+    bool has_ticket; /* checked in: ticket names the ticket */
+    uint8_t ticket[ENG_TID_LEN];
+    bool has_pii;
+    eng_pii pii;
+} eng_appt_view;
+
 /* Result of eng_apply. */
 typedef struct eng_result {
     int rc;        /* 0 or ANT_E* */
     char msg[200]; /* human message naming the problem when rc < 0; no citizen data */
     bool replayed; /* issue: the idem key matched an earlier ticket; no events */
+    bool has_appt; /* book, appointment cancel: the booking */
+    eng_appt_view appt;
     bool has_ticket;
     /* the ticket the command acted on (call: the called one); its position
      * and eta_s are not refreshed here — commands stay cheap — so a reply
@@ -302,6 +345,27 @@ void eng_counter_live_get(const eng_hall *h, int counter_idx, eng_counter_live *
 typedef int (*eng_ticket_fn)(const eng_ticket_view *t, void *arg);
 size_t eng_tickets_each(eng_hall *h, int state, int64_t now, eng_ticket_fn fn, void *arg);
 
+/* ---- appointments (SPEC §11) ------------------------------------------ */
+
+/* Find a booking by id; fills *view. 0 or ANT_ENOTFOUND. */
+int eng_appt_get(const eng_hall *h, const uint8_t id[ENG_TID_LEN], eng_appt_view *view);
+/* True when a booking of this hall already has this code (the caller draws another). */
+bool eng_booking_code_used(const eng_hall *h, const char *code);
+
+/*
+ * The slots of a service on a day (SPEC §11): only those inside opening
+ * hours and not started by `now`. Calls fn(slot "HH:MM", free places, arg)
+ * for each in order (fn may be NULL: check only). Returns 0, or ANT_ENOTFOUND (service),
+ * ANT_EBADREQ (no bookings, bad date, closed day, beyond days_ahead) with msg set.
+ */
+typedef void (*eng_slot_fn)(const char *slot, uint32_t free, void *arg);
+int eng_slots_each(const eng_hall *h, const char *service, const char *date, int64_t now,
+                   eng_slot_fn fn, void *arg, char msg[200]);
+
+/* Every booking of a day (state < 0: all states), in slot order then booking order. */
+typedef int (*eng_appt_fn)(const eng_appt_view *a, void *arg);
+size_t eng_appts_each(const eng_hall *h, int32_t day, int state, eng_appt_fn fn, void *arg);
+
 /* ---- day statistics ---------------------------------------------------- */
 
 typedef struct eng_stat_row {
@@ -311,8 +375,10 @@ typedef struct eng_stat_row {
     uint32_t service_mean_s;
     double within_sla; /* share 0..1 of called tickets called within sla_wait_s; services only */
     uint32_t skm_count;
-    double skm_score; /* mean of scores 1..4; 0 when none */
-    double skm_index; /* mean × 25 */
+    double skm_score;      /* mean of scores 1..4; 0 when none */
+    double skm_index;      /* mean × 25 */
+    uint32_t booked;       /* services: bookings for the day, cancelled ones not counted */
+    uint32_t appointments; /* services: tickets checked in on time for a booking */
 } eng_stat_row;
 typedef struct eng_day_stats {
     int32_t day;

@@ -28,7 +28,8 @@
     X(TOOEARLY, "too_early", 409)                                                                  \
     X(CLOSED, "hall_closed", 409)                                                                  \
     X(QUOTA, "quota_exhausted", 409)                                                               \
-    X(NOMEM, "internal", 500)
+    X(NOMEM, "internal", 500)                                                                      \
+    X(SLOTFULL, "slot_full", 409)
 
 #define ANT_OK 0
 

@@ -116,7 +116,13 @@ static int ev_issued(eng_hall *h, const eng_event *ev, char msg[200])
             return ANT_ENOMEM;
     }
     eng_svc *s = &h->svc[si];
-    lane_push_back(&s->lane[lane_of(t)], t);
+    if (ev->checkin) {
+        int rc = appt_on_checkin(h, t, ev, msg); /* marks the booking, places the ticket */
+        if (rc)
+            return rc;
+    } else {
+        lane_push_back(&s->lane[lane_of(t)], t);
+    }
     if (ev->number >= s->next_number)
         s->next_number = ev->number + 1;
     s->issued_today++;
@@ -380,6 +386,7 @@ static int ev_day_rollover(eng_hall *h, const eng_event *ev, char msg[200])
     h->ncalls = h->call_head = 0;
     memset(h->calls, 0, sizeof h->calls);
     h->day = ev->day;
+    appt_rollover(h, ev->day);
     /* ghosts have no tickets left: rebuilding from the config drops them */
     eng_config *cfg = eng_config_dup(h->cfg);
     if (!cfg)
@@ -436,6 +443,12 @@ int events_apply(eng_hall *h, const eng_event *ev, char msg[200])
         break;
     case ENG_EV_DAY_ROLLOVER:
         rc = ev_day_rollover(h, ev, msg);
+        break;
+    case ENG_EV_APPT_BOOKED:
+        rc = appt_on_booked(h, ev, msg);
+        break;
+    case ENG_EV_APPT_CANCELLED:
+        rc = appt_on_cancelled(h, ev, msg);
         break;
     default:
         BAD("unknown event type %d", ev->type);

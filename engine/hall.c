@@ -458,6 +458,7 @@ void eng_hall_free(eng_hall *h)
     free(h->byid);
     free(h->byidem);
     eng_day_stats_free(&h->last_closed);
+    appt_free_all(h);
     eng_config_free(h->cfg);
     free(h);
 }
@@ -504,6 +505,7 @@ void hall_view(eng_hall *h, const struct eng_ticket *t, eng_ticket_view *v)
     v->channel = t->channel;
     v->recalls = t->recalls;
     v->score = t->score;
+    v->appointment = t->appt;
     v->issued_at = t->issued_at;
     v->called_at = t->called_at;
     v->started_at = t->started_at;

@@ -26,6 +26,7 @@ struct eng_ticket {
     uint16_t counter;         /* index into hall->ctr, ENG_NONE when none */
     uint8_t state, prio, channel, recalls, score;
     uint8_t wait_recorded;      /* first call of this enqueue already counted in stats */
+    uint8_t appt;               /* checked in on time for a booking: placed by calling_appt_after */
     char *idem;                 /* owned, NULL when none */
     struct eng_ticket_extra *x; /* owned, NULL when none: rare data kept out of line */
 };
@@ -131,6 +132,27 @@ struct eng_hall {
     int64_t wait_ev_at; /* last service.wait */
     /* statistics of the last closed day */
     eng_day_stats last_closed;
+    /* bookings of today and the days ahead (appointments.c) */
+    struct eng_appt *appts; /* owned, nappts, in booking order */
+    uint32_t nappts, capappts;
+};
+
+/* One booking (SPEC §11). Kept until its day has passed; the service is
+ * named by id, since a config replacement renumbers services. */
+struct eng_appt {
+    uint8_t id[ENG_TID_LEN];
+    uint8_t secret[ENG_SECRET_LEN];
+    char booking[ENG_BOOKING_LEN + 1];
+    char service[ENG_ID_MAX + 1];
+    int32_t day;
+    uint16_t slot; /* hall-local minute of the slot's start */
+    uint8_t state; /* enum eng_appt_state */
+    bool late;
+    bool has_ticket;
+    uint8_t ticket[ENG_TID_LEN];
+    int64_t booked_at;
+    char *idem;                 /* owned, NULL when none */
+    struct eng_ticket_extra *x; /* owned, NULL when none: citizen data */
 };
 
 /* hall.c */
@@ -161,6 +183,29 @@ eng_event *events_new(eng_hall *h, eng_evbuf *out, int type, int64_t at);
 
 /* calling.c: the calling rules. Returns the ticket counter c would call next, or NULL. */
 struct eng_ticket *calling_pick(const eng_hall *h, const eng_ctr *c);
+
+/* The place of an appointment ticket in its lane (SPEC §11): insert after the
+ * returned ticket, or at the front when NULL. */
+struct eng_ticket *calling_appt_after(const eng_lane *l, int64_t cutoff, int64_t anchor);
+
+/* appointments.c */
+int appt_on_booked(eng_hall *h, const eng_event *ev, char msg[200]);
+int appt_on_cancelled(eng_hall *h, const eng_event *ev, char msg[200]);
+int appt_on_checkin(eng_hall *h, struct eng_ticket *t, const eng_event *ev, char msg[200]);
+void appt_rollover(eng_hall *h, int32_t day); /* forget bookings of days before `day` */
+void appt_free_all(eng_hall *h);
+uint32_t appt_booked_count(const eng_hall *h, const char *service, int32_t day);
+int appt_cmd_book(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_result *res);
+int appt_cmd_cancel(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_result *res);
+int appt_cmd_checkin(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *out, eng_result *res);
+void appt_stats(const eng_hall *h, eng_day_stats *st); /* fills booked, appointments */
+/* apply.c helpers shared with appointments.c */
+int apply_check_pii(const eng_cmd *cmd, eng_result *res);
+int apply_check_idem(const char *idem, eng_result *res);
+int apply_check_hours(const eng_hall *h, int64_t now, eng_result *res);
+bool apply_day_open(const eng_config *cfg, int32_t day);
+int apply_issue_event(eng_hall *h, const eng_cmd *cmd, int si, int64_t now, eng_evbuf *out,
+                      eng_event **pev, eng_result *res);
 
 /* eta.c */
 void eta_mark_dirty(eng_hall *h);

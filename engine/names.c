@@ -23,7 +23,10 @@ static const char *const ev_names[ENG_EV__COUNT] = {
     [ENG_EV_SERVICE_WAIT] = "service.wait",
     [ENG_EV_HALL_CONFIG] = "hall.config",
     [ENG_EV_DAY_ROLLOVER] = "day.rollover",
+    [ENG_EV_APPT_BOOKED] = "appointment.booked",
+    [ENG_EV_APPT_CANCELLED] = "appointment.cancelled",
 };
+static const char *const appt_state_names[] = {"booked", "cancelled", "checked_in"};
 
 #define NAMES_LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -88,4 +91,9 @@ bool eng_ev_public(int type)
      * private in an event (feedback score and comment, citizen data, secrets)
      * is left out of its public encoding by the codec */
     return type > 0 && type < ENG_EV__COUNT;
+}
+
+const char *eng_appt_state_name(int st)
+{
+    return name_of(appt_state_names, NAMES_LEN(appt_state_names), st);
 }

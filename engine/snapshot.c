@@ -17,7 +17,7 @@
 #include "hall_priv.h"
 
 #define SNAP_MAGIC "antrean-snap"
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2 /* 2: bookings (SPEC §11) as a 14th item; 1 is still read */
 
 /* ---- encode ------------------------------------------------------------- */
 
@@ -86,7 +86,7 @@ int eng_snapshot_encode(const eng_hall *h, char **buf, size_t *len)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 13);
+    msgpack_pack_array(&pk, 14);
     pk_str(&pk, SNAP_MAGIC);
     msgpack_pack_uint32(&pk, SNAP_VERSION);
     msgpack_pack_str(&pk, h->cfg->json_len);
@@ -201,6 +201,35 @@ int eng_snapshot_encode(const eng_hall *h, char **buf, size_t *len)
     msgpack_pack_array(&pk, ds->ncounters);
     for (uint16_t i = 0; i < ds->ncounters; i++)
         pk_row(&pk, &ds->counters[i]);
+
+    /* bookings, in booking order */
+    msgpack_pack_array(&pk, h->nappts);
+    for (uint32_t i = 0; i < h->nappts; i++) {
+        const struct eng_appt *a = &h->appts[i];
+        msgpack_pack_array(&pk, 12);
+        pk_bin(&pk, a->id, ENG_TID_LEN);
+        pk_bin(&pk, a->secret, ENG_SECRET_LEN);
+        pk_str(&pk, a->booking);
+        pk_str(&pk, a->service);
+        msgpack_pack_int32(&pk, a->day);
+        msgpack_pack_uint16(&pk, a->slot);
+        msgpack_pack_uint8(&pk, a->state);
+        msgpack_pack_uint8(&pk, a->late);
+        if (a->has_ticket)
+            pk_bin(&pk, a->ticket, ENG_TID_LEN);
+        else
+            msgpack_pack_nil(&pk);
+        msgpack_pack_int64(&pk, a->booked_at);
+        pk_opt_str(&pk, a->idem);
+        if (a->x && a->x->has_pii) {
+            msgpack_pack_array(&pk, 3);
+            pk_str(&pk, a->x->pii.phone);
+            pk_str(&pk, a->x->pii.name);
+            pk_str(&pk, a->x->pii.nik);
+        } else {
+            msgpack_pack_nil(&pk);
+        }
+    }
 
     if (!sb.data) {
         msgpack_sbuffer_destroy(&sb);
@@ -461,20 +490,90 @@ static int rd_lane(codec_mrd *r, eng_hall *h, eng_lane *l, uint16_t si, int lane
     return 0;
 }
 
+static int rd_appt(codec_mrd *r, eng_hall *h, struct eng_appt *a)
+{
+    int64_t day;
+    codec_mval v;
+    int rc = rd_array(r, 12, NULL, "appointment");
+    if (rc || (rc = rd_bin(r, a->id, ENG_TID_LEN, "appointment.id")) ||
+        (rc = rd_bin(r, a->secret, ENG_SECRET_LEN, "appointment.secret")) ||
+        (rc = rd_str(r, a->booking, sizeof a->booking, "appointment.booking")) ||
+        (rc = rd_str(r, a->service, sizeof a->service, "appointment.service")) ||
+        (rc = rd_i64(r, &day, "appointment.day")) ||
+        (rc = rd_u16(r, &a->slot, "appointment.slot")) ||
+        (rc = rd_u8(r, ENG_APPT_CHECKED_IN, &a->state, "appointment.state")))
+        return rc;
+    uint8_t late;
+    if ((rc = rd_u8(r, 1, &late, "appointment.late")) || (rc = codec_mp_next(r, &v)))
+        return rc;
+    a->day = (int32_t)day;
+    a->late = late;
+    if (v.kind == MK_BIN && v.n == ENG_TID_LEN) {
+        a->has_ticket = true;
+        memcpy(a->ticket, v.s, ENG_TID_LEN);
+    } else if (v.kind != MK_NIL) {
+        return SNAP_FAIL("snapshot appointment: ticket must be nil or 16 bytes");
+    }
+    if ((rc = rd_i64(r, &a->booked_at, "appointment.booked_at")) ||
+        (rc = rd_opt_dup(r, ENG_IDEM_MAX, &a->idem, "appointment.idem")) ||
+        (rc = codec_mp_next(r, &v)))
+        return rc;
+    if (v.kind == MK_ARRAY && v.n == 3) {
+        if (!(a->x = calloc(1, sizeof *a->x)))
+            return ANT_ENOMEM;
+        a->x->has_pii = true;
+        if ((rc = rd_str(r, a->x->pii.phone, sizeof a->x->pii.phone, "appointment.pii")) ||
+            (rc = rd_str(r, a->x->pii.name, sizeof a->x->pii.name, "appointment.pii")) ||
+            (rc = rd_str(r, a->x->pii.nik, sizeof a->x->pii.nik, "appointment.pii")))
+            return rc;
+    } else if (v.kind != MK_NIL) {
+        return SNAP_FAIL("snapshot appointment: citizen data must be nil or 3 strings");
+    }
+    /* an on-time check-in marks its ticket as an appointment ticket */
+    if (a->has_ticket && !a->late && a->state == ENG_APPT_CHECKED_IN) {
+        struct eng_ticket *t = hall_ticket_find(h, a->ticket);
+        if (t)
+            t->appt = 1;
+    }
+    return 0;
+}
+
+static int rd_appts(codec_mrd *r, eng_hall *h)
+{
+    size_t n;
+    int rc = rd_array(r, (size_t)-1, &n, "appointments");
+    if (rc)
+        return rc;
+    if (n > (size_t)(r->end - r->p) / 12) /* each takes at least 12 bytes */
+        return SNAP_FAIL("snapshot appointments: %zu is more than the bytes left", n);
+    if (n && !(h->appts = calloc(n, sizeof *h->appts)))
+        return ANT_ENOMEM;
+    h->capappts = (uint32_t)n;
+    for (size_t i = 0; i < n; i++) {
+        h->nappts++; /* counted first so that a failure frees what was read */
+        if ((rc = rd_appt(r, h, &h->appts[i])))
+            return rc;
+    }
+    return 0;
+}
+
 static int rd_hall(codec_mrd *r, eng_hall *h)
 {
     char magic[16];
     uint32_t version;
     codec_mval v;
-    int rc = rd_array(r, 13, NULL, "root");
+    size_t nroot;
+    int rc = rd_array(r, (size_t)-1, &nroot, "root");
     if (rc || (rc = rd_str(r, magic, sizeof magic, "magic")))
         return rc;
     if (strcmp(magic, SNAP_MAGIC) != 0)
         return SNAP_FAIL("not a snapshot (magic '%s')", magic);
     if ((rc = rd_u32(r, &version, "version")))
         return rc;
-    if (version != SNAP_VERSION)
-        return SNAP_FAIL("snapshot version %u, this build reads %d", version, SNAP_VERSION);
+    if (version < 1 || version > SNAP_VERSION)
+        return SNAP_FAIL("snapshot version %u, this build reads 1 to %d", version, SNAP_VERSION);
+    if (nroot != (version == 1 ? 13u : 14u))
+        return SNAP_FAIL("snapshot root: %zu items for version %u", nroot, version);
     if ((rc = rd_kind(r, &v, MK_STR, "config")))
         return rc;
     eng_problems probs;
@@ -646,7 +745,9 @@ static int rd_hall(codec_mrd *r, eng_hall *h)
     for (size_t i = 0; i < nrc; i++)
         if ((rc = rd_row(r, &ds->counters[i])))
             return rc;
-    return hall_reindex(h);
+    if ((rc = hall_reindex(h)))
+        return rc;
+    return version == 1 ? 0 : rd_appts(r, h);
 }
 
 int eng_snapshot_decode(const char *buf, size_t len, eng_hall **out, char msg[200])

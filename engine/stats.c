@@ -104,6 +104,7 @@ int eng_stats_today(const eng_hall *h, eng_day_stats *out)
         row_from_acc(&out->counters[i], h->ctr[i].id, &h->ctr[i].acc);
     out->nservices = h->nsvc;
     out->ncounters = h->nctr;
+    appt_stats(h, out);
     return 0;
 }
 

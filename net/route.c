@@ -38,6 +38,11 @@ const char *const route_names[RT__COUNT] = {
     [RT_PAGE] = "pages",
     [RT_QR] = "/v1/qr",
     [RT_BACKUP] = "/v1/admin/backup",
+    [RT_SLOTS] = "/v1/halls/{hall}/services/{service}/slots",
+    [RT_BOOK] = "POST /v1/halls/{hall}/appointments",
+    [RT_APPTS] = "GET /v1/halls/{hall}/appointments",
+    [RT_APPT] = "/v1/appointments/{id}",
+    [RT_CHECKIN] = "/v1/halls/{hall}/checkin",
 };
 
 void route_reply(route_req *r, int status, const codec_buf *body)
@@ -237,6 +242,8 @@ static void dispatch_v1(route_req *r)
     http_state *hs = &r->c->h;
     int n = r->nseg;
     srv_hall *h;
+    if (route_appt_dispatch(r))
+        return;
     if (n == 2 && is(r, 1, "health")) {
         hs->route = RT_HEALTH;
         M(GET) ? route_health(r) : method_not_allowed(r, "GET");

@@ -74,6 +74,9 @@ void route_metrics(route_req *r);
 /* route_backup.c: POST /v1/admin/backup {"dest"} (admin): online compacted copy */
 void route_backup(route_req *r);
 
+/* routes_appt.c: the appointment routes of SPEC §11; false when the path is not one */
+bool route_appt_dispatch(route_req *r);
+
 /* route_qr.c: GET /v1/qr?text=… (image/svg+xml; the text is never logged) */
 void route_qr(route_req *r);
 

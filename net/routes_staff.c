@@ -60,6 +60,8 @@ int route_counter_result(srv *s, srv_hall *h, const eng_cmd *cmd, const eng_resu
         jo_kstr(w, "state", eng_state_name(res->ticket.state));
         jo_kuint(w, "recalls", res->ticket.recalls);
         jo_kbool(w, "priority", res->ticket.prio != ENG_PRIO_NONE);
+        if (res->ticket.appointment) /* SPEC §11: the counter page marks it */
+            jo_kbool(w, "appointment", true);
         jo_obj_end(w);
     } else {
         jo_null(w);
@@ -141,6 +143,8 @@ static int list_one(const eng_ticket_view *t, void *arg)
     jo_kstr(w, "service", t->service);
     jo_kstr(w, "state", eng_state_name(t->state));
     jo_kbool(w, "priority", t->prio != ENG_PRIO_NONE);
+    if (t->appointment)
+        jo_kbool(w, "appointment", true);
     jo_kstr(w, "channel", eng_channel_name(t->channel) ? eng_channel_name(t->channel) : "");
     if (t->state == ENG_ST_WAITING) {
         jo_kuint(w, "position", t->position);
@@ -209,6 +213,8 @@ static void stat_row(jo *w, const eng_stat_row *row, bool service)
     if (service) {
         jo_key(w, "within_sla");
         jo_double(w, row->within_sla);
+        jo_kuint(w, "booked", row->booked); /* SPEC §11: appointments appear in stats */
+        jo_kuint(w, "appointments", row->appointments);
     }
     jo_kuint(w, "skm_count", row->skm_count);
     jo_key(w, "skm_score");

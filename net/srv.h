@@ -367,6 +367,11 @@ enum route_id {
     RT_PAGE,
     RT_QR,
     RT_BACKUP,
+    RT_SLOTS,
+    RT_BOOK,
+    RT_APPTS,
+    RT_APPT,
+    RT_CHECKIN,
     RT__COUNT
 };
 extern const char *const route_names[RT__COUNT];
@@ -378,6 +383,8 @@ void route_write_board(srv *s, srv_hall *h, jo *w);
 /* Statistics object of a day into w (routes_staff.c). */
 void route_write_stats(srv_hall *h, const eng_day_stats *st, jo *w);
 /* Result objects of commands, shared by HTTP and WebSocket (srv_result_fn). */
+/* routes_appt.c: WS ops book, checkin, appointment_cancel; tok: the connection's or NULL */
+void ws_appt_command(conn *c, codec_request *req, const srv_rid *rid, auth_token *tok);
 int route_issue_result(srv *s, srv_hall *h, const eng_cmd *cmd, const eng_result *res, jo *w,
                        void *arg);
 int route_counter_result(srv *s, srv_hall *h, const eng_cmd *cmd, const eng_result *res, jo *w,

@@ -168,6 +168,11 @@ static void op_command(conn *c, codec_request *req, const srv_rid *rid)
     eng_ticket_view view;
     int rc = 0;
     srv_result_fn fn = route_counter_result;
+    if (cmd->type == ENG_CMD_BOOK || cmd->type == ENG_CMD_CHECKIN ||
+        cmd->type == ENG_CMD_APPT_CANCEL) {
+        ws_appt_command(c, req, rid, tok);
+        return;
+    }
     bool ticket_cmd = cmd->type == ENG_CMD_REINSTATE || cmd->type == ENG_CMD_CANCEL ||
                       cmd->type == ENG_CMD_FEEDBACK;
     if (ticket_cmd) {

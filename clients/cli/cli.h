@@ -108,6 +108,9 @@ int cli_cmd_stats(cli_ctx *x, int argc, char **argv);
 int cli_cmd_tokens(cli_ctx *x, int argc, char **argv);
 int cli_cmd_backup(cli_ctx *x, int argc, char **argv);
 int cli_cmd_board(cli_ctx *x, int argc, char **argv);
+/* cmd_appt.c: appointments (SPEC §11) */
+int cli_cmd_book(cli_ctx *x, int argc, char **argv);
+int cli_cmd_checkin(cli_ctx *x, int argc, char **argv);
 
 /* Renders a board object (SPEC §4 shape; borrowed) as text to stdout. status may be NULL. */
 void cli_board_render(const json_t *board, const char *status);

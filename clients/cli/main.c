@@ -28,6 +28,10 @@ static const char usage_text[] =
     "  call HALL COUNTER            call the next ticket (counter ... call)\n"
     "  ticket ID --secret SECRET    a ticket's state, position and estimate\n"
     "  cancel ID [--secret SECRET]  cancel (with the secret, or as staff with a token)\n"
+    "  book HALL SERVICE YYYY-MM-DD HH:MM [--idem KEY] [--phone PHONE] [--name NAME]\n"
+    "                               book an appointment slot\n"
+    "  checkin HALL BOOKING [--idem KEY]\n"
+    "                               check in with a booking code: a ticket\n"
     "  board HALL [--once] [--for SECONDS]\n"
     "                               live board over WebSocket; --once: print it once\n"
     "  wait HALL SERVICE            waiting tickets and the estimate for a new one\n"
@@ -124,6 +128,7 @@ static const command commands[] = {
     {"ticket", cli_cmd_ticket}, {"cancel", cli_cmd_cancel},   {"board", cli_cmd_board},
     {"wait", cli_cmd_wait},     {"halls", cli_cmd_halls},     {"health", cli_cmd_health},
     {"stats", cli_cmd_stats},   {"tokens", cli_cmd_tokens},   {"backup", cli_cmd_backup},
+    {"book", cli_cmd_book},     {"checkin", cli_cmd_checkin},
 };
 
 static int short_usage(const char *fmt, const char *arg)

@@ -66,6 +66,7 @@
   async function selectHall(id) {
     hall = id;
     try { localStorage.setItem('antrean.admin.hall', id); } catch (e) { /* ignore */ }
+    document.dispatchEvent(new CustomEvent('antrean:hall', { detail: id })); // admin_appt.js
     const r = await A.loadHall(id);
     cfg = r.config || null;
     if (feed) feed.stop();

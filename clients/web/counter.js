@@ -166,6 +166,7 @@
         el('div', null,
           el('span', { class: 'badge ' + current.state, id: 'cur-state', text: t('state.' + current.state) }), ' ',
           current.priority ? el('span', { class: 'badge prio', text: t('prio.badge') }) : null, ' ',
+          current.appointment ? el('span', { class: 'appt-badge', id: 'cur-appt', text: t('appt.badge') }) : null, ' ',
           current.recalls ? el('span', { class: 'muted', text: t('ctr.recalls', { n: current.recalls }) }) : null,
           since ? el('span', { class: 'muted', text: ' · ' + since }) : null));
     } else {
@@ -186,7 +187,8 @@
 
     $('wl-count').textContent = String(waiting.length);
     const rows = waiting.slice(0, MAX_ROWS).map((x) => el('tr', { dataset: { ticket: x.id } },
-      el('td', null, el('strong', { text: x.code }), x.priority ? el('span', { class: 'badge prio', style: 'margin-left:.4em', text: t('prio.badge') }) : null),
+      el('td', null, el('strong', { text: x.code }), x.priority ? el('span', { class: 'badge prio', style: 'margin-left:.4em', text: t('prio.badge') }) : null,
+        x.appointment ? el('span', { class: 'appt-badge', style: 'margin-left:.4em', text: t('appt.badge') }) : null),
       el('td', { text: svcName(x.service) }),
       el('td', { class: 'num', text: A.fmtAgo((Date.now() - x.issued_at) / 1000) }),
       el('td', null, el('button', { type: 'button', class: 'small secondary', 'aria-label': t('ctr.callThis', { code: x.code }),

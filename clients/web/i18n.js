@@ -512,6 +512,8 @@
 
   window.I18N = {
     t,
+    // more strings from a page's own file (appt_i18n.js): {id: {…}, en: {…}}
+    add: (more) => { for (const l of ['id', 'en']) Object.assign(S[l], more[l] || {}); },
     apply,
     setLang,
     lang: () => lang,

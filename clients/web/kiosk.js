@@ -93,6 +93,7 @@
       el('div', { class: 'kiosk-nav' }, el('button', { type: 'button', onclick: () => location.reload(), text: t('retry') }))],
 
     agency: () => [
+      apptButton(),
       heading('kiosk.pickAgency'),
       el('div', { class: 'choices', role: 'group', 'aria-labelledby': 'step-title' }, agenciesWithServices().map((a) => {
         const n = cfg.services.filter((s) => s.agency === a.id).length;
@@ -107,6 +108,7 @@
       refreshWait();
       const ag = cfg.agencyById[view.agency];
       return [
+        view.only ? apptButton() : null,
         heading('kiosk.pickService', { agency: ag ? ag.name : '' }),
         el('div', { class: 'choices', role: 'group', 'aria-labelledby': 'step-title' }, cfg.services.filter((s) => s.agency === view.agency).map((s) => {
           const w = waitFigures[s.id];
@@ -131,6 +133,19 @@
           el('span', { class: 'meta', text: t('prio.noneHint') }))),
       nav(() => go({ step: 'service', agency: view.agency, only: view.only })),
     ],
+
+    // "Saya punya janji": type or scan the booking code (a scanner types it and Enter)
+    appt: () => {
+      const inp = el('input', { type: 'text', id: 'appt-code', autocomplete: 'off', autocapitalize: 'characters',
+        maxlength: 16, class: 'big-code', 'aria-labelledby': 'step-title' });
+      setTimeout(() => inp.focus(), 0);
+      return [
+        heading('kiosk.codePrompt'),
+        el('form', { class: 'card', onsubmit: (e) => { e.preventDefault(); if (inp.value.trim()) checkin(inp.value.trim()); } },
+          inp, el('button', { type: 'submit', id: 'appt-checkin', text: t('kiosk.checkin') })),
+        nav(restart),
+      ];
+    },
 
     issuing: () => [el('div', { class: 'spinner-wrap', role: 'status' },
       el('div', { text: view.retrying ? t('kiosk.retrying') : t('kiosk.issuing') }))],
@@ -158,6 +173,8 @@
           el('div', { class: 'svc', text: svc.name }),
           ag ? el('div', { class: 'small', text: ag.name }) : null,
           tk.priority ? el('div', null, el('span', { class: 'badge prio', text: t('prio.badge') })) : null,
+          tk.appointment ? el('div', { class: 'small', id: 'ticket-appt' }, el('span', { class: 'appt-badge', text: t('appt.badge') }), ' ', t('kiosk.apptTicket')) : null,
+          tk.late ? el('div', { class: 'small', id: 'ticket-late', text: t('kiosk.lateTicket') }) : null,
           A.serviceStaffed(cfg, states, tk.service) === false
             ? el('div', { class: 'est', text: t('kiosk.notOpenYet') })
             : el('div', { class: 'est' },
@@ -237,6 +254,39 @@
     // no QR available: print the link instead
     box.style.height = 'auto';
     box.replaceChildren(el('div', { class: 'small mono', text: text }));
+  }
+
+  function apptButton() {
+    if (!cfg || !cfg.services.some((s) => s.appointments)) return null;
+    return el('button', { type: 'button', class: 'choice none', id: 'have-appt', onclick: () => go({ step: 'appt' }) },
+      el('span', { class: 'title', text: t('kiosk.haveAppt') }),
+      el('span', { class: 'meta', text: t('kiosk.haveApptHint') }));
+  }
+
+  // Check in with a booking code (SPEC §11): one idem key, reused on a retry.
+  async function checkin(code) {
+    if (busy) return;
+    busy = true;
+    const body = { booking: code, channel: 'kiosk', idem: A.uuid() };
+    go({ step: 'issuing' });
+    let r;
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        r = await A.api('POST', '/v1/halls/' + encodeURIComponent(hall) + '/checkin',
+          { body, token: kioskToken() || undefined, timeoutMs: 8000 });
+        const c = r.error && r.error.code;
+        if (r.ok || !(c === 'timeout' || c === 'network' || c === 'overloaded' || c === 'internal')) break;
+        await new Promise((res) => setTimeout(res, 800 * Math.pow(2, attempt)));
+      }
+    } finally {
+      busy = false;
+    }
+    if (r.ok) { go({ step: 'ticket', ticket: r.data }); return; }
+    const c = r.error.code;
+    if (c === 'unauthorized') { go({ step: 'token' }); return; }
+    // the server's message says which (not found, too early until HH:MM, already checked in)
+    const friendly = c === 'too_early' ? t('err.too_early.checkin') : A.errText(r.error);
+    go({ step: 'error', text: friendly + (r.error.message ? ' (' + r.error.message + ')' : '') });
   }
 
   // ---- issuing ---------------------------------------------------------------------

@@ -402,7 +402,16 @@ void fx_ev_short(const eng_event *ev, codec_buf *o)
     char day[16];
     switch (ev->type) {
     case ENG_EV_TICKET_ISSUED:
-        fx_printf(o, "issued %s%s", ev->code, ev->prio ? "*" : "");
+        fx_printf(o, "issued %s%s%s", ev->code, ev->prio ? "*" : "",
+                  !ev->checkin ? ""
+                  : ev->late   ? " late"
+                               : " appt");
+        break;
+    case ENG_EV_APPT_BOOKED:
+    case ENG_EV_APPT_CANCELLED:
+        eng_format_date(ev->day, day);
+        fx_printf(o, "%s %s %s %02u:%02u", ev->type == ENG_EV_APPT_BOOKED ? "booked" : "unbooked",
+                  ev->service, day, ev->slot / 60u, ev->slot % 60u);
         break;
     case ENG_EV_TICKET_CALLED:
         fx_printf(o, "called %s@%s", ev->code, ev->counter);

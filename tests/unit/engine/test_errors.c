@@ -23,6 +23,7 @@ Test(errors, every_code_has_its_wire_name_and_status)
         {ANT_ESTATE, "invalid_state", 409},       {ANT_EEMPTY, "queue_empty", 409},
         {ANT_ETOOEARLY, "too_early", 409},        {ANT_ECLOSED, "hall_closed", 409},
         {ANT_EQUOTA, "quota_exhausted", 409},     {ANT_ENOMEM, "internal", 500},
+        {ANT_ESLOTFULL, "slot_full", 409},
     };
     int n = (int)(sizeof want / sizeof want[0]);
     cr_assert_eq(n, ANT_E__COUNT, "a code was added without a test row");
