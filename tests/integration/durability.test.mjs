@@ -40,7 +40,9 @@ describe('crash and restart', () => {
       }
     };
     const runs = [0, 1, 2, 3].map(worker).concat([counterLoop()]);
+    // kill once the load is really flowing (a loaded CI machine is slow), at most 15 s
     await sleep(1200);
+    for (let i = 0; i < 138 && acked.length <= 40; i++) await sleep(100);
     await s1.kill9();
     stop = true;
     await Promise.allSettled(runs);
