@@ -128,6 +128,13 @@ void metrics_write(srv *s, codec_buf *b)
         (unsigned long long)s->m.ws_closed_proto);
     out(b, "# TYPE antrean_ws_messages_total counter\nantrean_ws_messages_total %llu\n",
         (unsigned long long)s->m.ws_msgs_in);
+    out(b, "# TYPE antrean_sse_streams gauge\nantrean_sse_streams %u\n", s->nsse);
+    out(b, "# TYPE antrean_sse_streams_total counter\nantrean_sse_streams_total %llu\n",
+        (unsigned long long)s->m.sse_total);
+    out(b,
+        "# TYPE antrean_sse_slow_dropped_total counter\n"
+        "antrean_sse_slow_dropped_total %llu\n",
+        (unsigned long long)s->m.sse_dropped_slow);
     out(b, "# TYPE antrean_rate_limited_total counter\nantrean_rate_limited_total %llu\n",
         (unsigned long long)s->m.rate_limited);
 

@@ -38,6 +38,7 @@ const char *const route_names[RT__COUNT] = {
     [RT_PAGE] = "pages",
     [RT_QR] = "/v1/qr",
     [RT_BACKUP] = "/v1/admin/backup",
+    [RT_EVENTS] = "/v1/halls/{hall}/events",
 };
 
 void route_reply(route_req *r, int status, const codec_buf *body)
@@ -261,6 +262,12 @@ static void dispatch_v1(route_req *r)
             method_not_allowed(r, "GET");
         else if ((h = hall_or_404(r)))
             route_board(r, h);
+    } else if (n == 4 && is(r, 1, "halls") && is(r, 3, "events")) {
+        hs->route = RT_EVENTS;
+        if (!M(GET))
+            method_not_allowed(r, "GET");
+        else if ((h = hall_or_404(r)))
+            route_events(r, h);
     } else if (n == 6 && is(r, 1, "halls") && is(r, 3, "services") && is(r, 5, "wait")) {
         hs->route = RT_WAIT;
         if (!M(GET))
