@@ -121,8 +121,8 @@ static void write_board(srv *s, conn *c, srv_hall *h, bool resync)
         return;
     }
     char head[64];
-    int hn = snprintf(head, sizeof head, "id: %llu\nevent: board\ndata: ",
-                      (unsigned long long)eng_hall_seq(h->h));
+    int hn = snprintf(head, sizeof head,
+                      "id: %llu\nevent: board\ndata: ", (unsigned long long)eng_hall_seq(h->h));
     conn_write(c, head, (size_t)hn);
     if (resync) {
         conn_write(c, b->data, b->len - 1); /* the board object without its '}' */
