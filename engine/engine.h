@@ -26,6 +26,8 @@
 #define ENG_PERSON_NAME_MAX 100
 #define ENG_NIK_LEN 16
 #define ENG_COMMENT_MAX 500
+/* The nine elements of the national SKM survey (SPEC §14), each answered 1..4. */
+#define ENG_SKM_N 9
 #define ENG_NOW_CALLING 10 /* board shows the last 10 calls and recalls */
 
 enum eng_state {
@@ -100,7 +102,8 @@ typedef struct eng_cmd {
     const char *phone, *name, *nik; /* issue: NULL or the citizen data (validated by eng_apply) */
     const char *transfer_to;        /* finish: NULL or a service id */
     uint8_t placement;              /* finish: enum eng_placement */
-    uint8_t score;                  /* feedback: 1..4 */
+    uint8_t score;                  /* feedback: 1..4, or 0 with elements */
+    uint8_t elements[ENG_SKM_N];    /* feedback: all 0 (absent) or each 1..4 (SKM survey) */
     const char *comment;            /* feedback: NULL or text */
     const char *config_json;        /* config: the new config JSON */
     size_t config_len;
@@ -150,19 +153,20 @@ typedef struct eng_event {
                  1]; /* ticket events: the ticket's service (transferred: the new one) */
     char from_service[ENG_ID_MAX + 1]; /* transferred: the old one */
     char counter[ENG_ID_MAX +
-                 1];         /* called/recalled/serving/done/no_show/transferred, counter.state */
-    uint32_t number;         /* issued: daily number within the service */
-    uint8_t prio;            /* issued: reason (never public; public sees prio != 0) */
-    uint8_t channel;         /* issued */
-    uint8_t placement;       /* transferred, reinstated (always first) */
-    uint8_t counter_state;   /* counter.state */
-    uint8_t recalls;         /* recalled: the count after this recall */
-    uint8_t score;           /* feedback */
-    int32_t day;             /* day.rollover: the new hall-local day (days since epoch) */
-    bool has_pii;            /* pii below is meaningful */
-    const char *idem;        /* issued: NULL or key */
-    const char *comment;     /* feedback: NULL or text (never public) */
-    const char *config_json; /* hall.config: the full config JSON */
+                 1];       /* called/recalled/serving/done/no_show/transferred, counter.state */
+    uint32_t number;       /* issued: daily number within the service */
+    uint8_t prio;          /* issued: reason (never public; public sees prio != 0) */
+    uint8_t channel;       /* issued */
+    uint8_t placement;     /* transferred, reinstated (always first) */
+    uint8_t counter_state; /* counter.state */
+    uint8_t recalls;       /* recalled: the count after this recall */
+    uint8_t score;         /* feedback: 1..4 (with elements: their mean, rounded) */
+    uint8_t elements[ENG_SKM_N]; /* feedback: all 0 or each 1..4 (never public) */
+    int32_t day;                 /* day.rollover: the new hall-local day (days since epoch) */
+    bool has_pii;                /* pii below is meaningful */
+    const char *idem;            /* issued: NULL or key */
+    const char *comment;         /* feedback: NULL or text (never public) */
+    const char *config_json;     /* hall.config: the full config JSON */
     size_t config_len;
     uint8_t nwait; /* service.wait: items of wait[] in use */
     /* Large tail, read only as has_pii / nwait say: eng_evbuf_push zeroes

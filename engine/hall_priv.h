@@ -34,7 +34,8 @@ struct eng_ticket {
 struct eng_ticket_extra {
     bool has_pii;
     eng_pii pii;
-    char *comment; /* owned feedback comment, NULL when none */
+    char *comment;          /* owned feedback comment, NULL when none */
+    uint8_t skm[ENG_SKM_N]; /* SKM survey answers 1..4, all 0 when the rating was a score */
 };
 
 typedef struct eng_lane {
@@ -55,6 +56,10 @@ typedef struct eng_acc {
     uint64_t service_s_sum;
     uint32_t service_n;
     uint32_t skm_sum, skm_n;
+    /* SKM (SPEC §14): sum9 adds 9 × each rating's value (a score, or the
+     * sum of its nine elements), so the overall mean is exact for both forms */
+    uint32_t skm_sum9;
+    uint32_t skm_el_n, skm_el_sum[ENG_SKM_N]; /* ratings that carried the nine elements */
     eng_samples waits;
 } eng_acc;
 
