@@ -384,6 +384,7 @@ static int ev_day_rollover(eng_hall *h, const eng_event *ev, char msg[200])
         }
     }
     stats_close_day(h);
+    report_close_day(h);
     stats_reset_today(h);
     hall_tickets_clear(h);
     for (uint16_t i = 0; i < h->nsvc; i++) {

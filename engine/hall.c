@@ -458,6 +458,7 @@ void eng_hall_free(eng_hall *h)
     free(h->byid);
     free(h->byidem);
     eng_day_stats_free(&h->last_closed);
+    free(h->last_rec);
     eng_config_free(h->cfg);
     free(h);
 }

@@ -136,6 +136,9 @@ struct eng_hall {
     int64_t wait_ev_at; /* last service.wait */
     /* statistics of the last closed day */
     eng_day_stats last_closed;
+    /* report.c: the day record of the day the last rollover closed (owned, NULL when none) */
+    char *last_rec;
+    size_t last_rec_len;
 };
 
 /* hall.c */
@@ -176,7 +179,8 @@ void eta_learn(eng_svc *s, double seconds);
 void acc_add_wait(eng_acc *a, uint32_t wait_s);
 void acc_free(eng_acc *a);
 int acc_copy(eng_acc *dst, const eng_acc *src);
-void stats_close_day(eng_hall *h); /* fills h->last_closed from today's accumulators */
+void stats_close_day(eng_hall *h);  /* fills h->last_closed from today's accumulators */
+void report_close_day(eng_hall *h); /* fills h->last_rec from today's tickets (report.c) */
 void stats_reset_today(eng_hall *h);
 
 #endif

@@ -39,6 +39,7 @@ const char *const route_names[RT__COUNT] = {
     [RT_QR] = "/v1/qr",
     [RT_BACKUP] = "/v1/admin/backup",
     [RT_EVENTS] = "/v1/halls/{hall}/events",
+    [RT_REPORT] = "/v1/halls/{hall}/report",
 };
 
 void route_reply(route_req *r, int status, const codec_buf *body)
@@ -262,6 +263,12 @@ static void dispatch_v1(route_req *r)
             method_not_allowed(r, "GET");
         else if ((h = hall_or_404(r)))
             route_board(r, h);
+    } else if (n == 4 && is(r, 1, "halls") && is(r, 3, "report")) {
+        hs->route = RT_REPORT;
+        if (!M(GET))
+            method_not_allowed(r, "GET");
+        else if ((h = hall_or_404(r)))
+            route_report(r, h);
     } else if (n == 4 && is(r, 1, "halls") && is(r, 3, "events")) {
         hs->route = RT_EVENTS;
         if (!M(GET))

@@ -352,6 +352,7 @@ enum route_id {
     RT_QR,
     RT_BACKUP,
     RT_EVENTS,
+    RT_REPORT,
     RT__COUNT
 };
 extern const char *const route_names[RT__COUNT];
