@@ -203,11 +203,17 @@ int eng_dayrec_day(const void *rec, size_t len, int32_t *day)
 
 static uint32_t hb_of(uint32_t s)
 {
-    return s < 3600 ? s : s < 14400 ? HB_1 + (s - 3600) / 10 : s < 86400 ? HB_2 + (s - 14400) / 60 : HB_3;
+    return s < 3600    ? s
+           : s < 14400 ? HB_1 + (s - 3600) / 10
+           : s < 86400 ? HB_2 + (s - 14400) / 60
+                       : HB_3;
 }
 static uint32_t hb_low(uint32_t b)
 {
-    return b < HB_1 ? b : b < HB_2 ? 3600 + (b - HB_1) * 10 : b < HB_3 ? 14400 + (b - HB_2) * 60 : 86400;
+    return b < HB_1   ? b
+           : b < HB_2 ? 3600 + (b - HB_1) * 10
+           : b < HB_3 ? 14400 + (b - HB_2) * 60
+                      : 86400;
 }
 
 typedef struct grp {

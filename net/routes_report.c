@@ -21,9 +21,9 @@
 
 static const char *const by_names[] = {"service", "agency", "counter", "day", "hour"};
 /* SPEC §14 order of the nine SKM elements, as CSV column names */
-static const char *const el_names[ENG_SKM_N] = {
-    "requirements", "procedure", "time",    "cost",     "product",
-    "competence",   "conduct",   "facilities", "complaints"};
+static const char *const el_names[ENG_SKM_N] = {"requirements", "procedure",  "time",
+                                                "cost",         "product",    "competence",
+                                                "conduct",      "facilities", "complaints"};
 
 static int add_day(void *arg, int32_t day, const void *rec, size_t len)
 {

@@ -30,9 +30,9 @@ int stor_get_dayrecs(stor *s, const char *hall, int32_t from, int32_t to, stor_d
     char lo[STOR_STATS_KEY_MAX], hi[STOR_STATS_KEY_MAX];
     size_t kl = stor_dayrec_key(lo, hall, hl, from);
     stor_dayrec_key(hi, hall, hl, to);
-    /* copied out first ([i32 day][u32 len][bytes]…): fn runs outside the transaction */
-    char *buf = NULL;
-    size_t blen = 0, bcap = 0;
+    /* fn runs inside the read transaction: copying a year (~36 MB) out first
+     * cost more than the adding up. fn must be quick and pure (no I/O, no
+     * storage calls); meanwhile the writer can commit but not remap. */
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
     int rc = stor_txn_begin(s, MDB_RDONLY, &txn);
@@ -42,43 +42,20 @@ int stor_get_dayrecs(stor *s, const char *hall, int32_t from, int32_t to, stor_d
     MDB_val k = {kl, lo}, v;
     if (rc == 0)
         rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size == kl && memcmp(k.mv_data, hi, kl) <= 0) {
-        size_t need = blen + 8 + v.mv_size;
-        if (need > bcap) {
-            size_t nc = bcap ? bcap : 1 << 20;
-            while (nc < need)
-                nc *= 2;
-            char *nb = realloc(buf, nc);
-            if (!nb) {
-                rc = ENOMEM;
-                break;
-            }
-            buf = nb;
-            bcap = nc;
-        }
+    int out = 0;
+    while (rc == 0 && out == 0 && k.mv_size == kl && memcmp(k.mv_data, hi, kl) <= 0) {
         const uint8_t *kp = (const uint8_t *)k.mv_data + hl + 1;
-        uint32_t d = ((uint32_t)kp[0] << 24 | (uint32_t)kp[1] << 16 | (uint32_t)kp[2] << 8 | kp[3]) ^
-                     0x80000000u;
-        uint32_t n = (uint32_t)v.mv_size;
-        memcpy(buf + blen, &d, 4);
-        memcpy(buf + blen + 4, &n, 4);
-        memcpy(buf + blen + 8, v.mv_data, v.mv_size);
-        blen = need;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        uint32_t d =
+            ((uint32_t)kp[0] << 24 | (uint32_t)kp[1] << 16 | (uint32_t)kp[2] << 8 | kp[3]) ^
+            0x80000000u;
+        out = fn(arg, (int32_t)d, v.mv_data, v.mv_size);
+        if (out == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (rc == MDB_NOTFOUND)
         rc = 0;
     if (cur)
         mdb_cursor_close(cur);
     stor_txn_end(s, txn);
-    int out = stor_err(rc);
-    for (size_t off = 0; out == 0 && off < blen;) {
-        uint32_t d, n;
-        memcpy(&d, buf + off, 4);
-        memcpy(&n, buf + off + 4, 4);
-        out = fn(arg, (int32_t)d, buf + off + 8, n);
-        off += 8 + n;
-    }
-    free(buf);
-    return out;
+    return out ? out : stor_err(rc);
 }

@@ -149,9 +149,10 @@ int stor_del_token(stor *s, const char *id);
 int stor_get_stats(stor *s, const char *hall, int32_t day, void **blob, size_t *len);
 /*
  * Call fn(arg, day, rec, len) for each stored day record of hall with day in
- * [from, to], oldest first; rec is valid during the call only. Records are
- * copied out first, so fn runs outside any transaction. fn's non-zero return
- * stops the walk and is returned; else 0 or ANT_E*.
+ * [from, to], oldest first; rec is valid during the call only. fn runs
+ * inside a read transaction (no copy of a year of records): it must be quick
+ * and must not call storage. fn's non-zero return stops the walk and is
+ * returned; else 0 or ANT_E*.
  */
 typedef int (*stor_dayrec_fn)(void *arg, int32_t day, const void *rec, size_t len);
 int stor_get_dayrecs(stor *s, const char *hall, int32_t from, int32_t to, stor_dayrec_fn fn,
