@@ -48,10 +48,11 @@ static double now_ms(void)
 static size_t config(char *out, size_t cap)
 {
     static const char *const ag[6] = {"dukcapil", "imigrasi", "polri", "samsat", "pajak", "bpjs"};
-    size_t n = (size_t)snprintf(out, cap,
-                                "{\"id\":\"bench-mpp\",\"name\":\"Bench MPP\",\"utc_offset_min\":420,"
-                                "\"hours\":{\"open\":\"00:00\",\"close\":\"24:00\",\"issue_until\":"
-                                "\"24:00\",\"weekdays\":[1,2,3,4,5,6,7]},\"agencies\":[");
+    size_t n =
+        (size_t)snprintf(out, cap,
+                         "{\"id\":\"bench-mpp\",\"name\":\"Bench MPP\",\"utc_offset_min\":420,"
+                         "\"hours\":{\"open\":\"00:00\",\"close\":\"24:00\",\"issue_until\":"
+                         "\"24:00\",\"weekdays\":[1,2,3,4,5,6,7]},\"agencies\":[");
     for (int i = 0; i < 6; i++)
         n += (size_t)snprintf(out + n, cap - n, "%s{\"id\":\"%s\",\"name\":\"%s\"}", i ? "," : "",
                               ag[i], ag[i]);
@@ -64,10 +65,11 @@ static size_t config(char *out, size_t cap)
     n += (size_t)snprintf(out + n, cap - n, "],\"counters\":[");
     for (int c = 0; c < NCTR; c++) {
         n += (size_t)snprintf(out + n, cap - n,
-                              "%s{\"id\":\"l%02d\",\"label\":\"Loket %d\",\"services\":[", c ? "," : "",
-                              c, c + 1);
+                              "%s{\"id\":\"l%02d\",\"label\":\"Loket %d\",\"services\":[",
+                              c ? "," : "", c, c + 1);
         for (int k = 0; k < 3; k++) /* three services each, every service at 15 counters */
-            n += (size_t)snprintf(out + n, cap - n, "%s\"s%02d\"", k ? "," : "", (c + k * 4) % NSVC);
+            n +=
+                (size_t)snprintf(out + n, cap - n, "%s\"s%02d\"", k ? "," : "", (c + k * 4) % NSVC);
         n += (size_t)snprintf(out + n, cap - n, "],\"policy\":\"longest_wait\"}");
     }
     n += (size_t)snprintf(out + n, cap - n, "],\"self_service\":true}");
@@ -117,7 +119,8 @@ static void play_day(const char *cfgjson, size_t cl, int tickets, codec_buf *rec
         }
         for (int c = 0; c < NCTR; c++) {
             if (busy_until[c] && busy_until[c] <= t) {
-                eng_cmd f = {.type = ENG_CMD_FINISH, .counter = ctr[c], .placement = ENG_PLACE_LAST};
+                eng_cmd f = {
+                    .type = ENG_CMD_FINISH, .counter = ctr[c], .placement = ENG_PLACE_LAST};
                 apply(h, &f, t, &ev);
                 busy_until[c] = 0;
                 served++;
