@@ -459,7 +459,16 @@ static int cmd_ticket(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *o
             FAIL(ANT_ENOMEM, "out of memory");
         break;
     default: /* ENG_CMD_FEEDBACK */
-        if (cmd->score < 1 || cmd->score > 4)
+        bool skm = cmd->elements[0] != 0;
+        unsigned el_sum = 0;
+        for (int k = 0; k < ENG_SKM_N && skm; k++) {
+            if (cmd->elements[k] < 1 || cmd->elements[k] > 4)
+                FAIL(ANT_EBADREQ, "elements[%d]: must be 1 to 4", k);
+            el_sum += cmd->elements[k];
+        }
+        if (skm && cmd->score)
+            FAIL(ANT_EBADREQ, "feedback: give either score or elements, not both");
+        if (!skm && (cmd->score < 1 || cmd->score > 4))
             FAIL(ANT_EBADREQ, "score: must be 1 to 4");
         if (cmd->comment && strlen(cmd->comment) > ENG_COMMENT_MAX)
             FAIL(ANT_EBADREQ, "comment: longer than %d bytes", ENG_COMMENT_MAX);
@@ -470,7 +479,11 @@ static int cmd_ticket(eng_hall *h, const eng_cmd *cmd, int64_t now, eng_evbuf *o
             FAIL(ANT_ESTATE, "ticket %s has already been rated", t->code);
         if (!(ev = ticket_event(h, out, ENG_EV_TICKET_FEEDBACK, now, t, NULL)))
             FAIL(ANT_ENOMEM, "out of memory");
-        ev->score = cmd->score;
+        /* with the survey, score is the elements' mean rounded half up: the
+         * single-score figures stay comparable, and a rated ticket has score != 0 */
+        ev->score = skm ? (uint8_t)((2 * el_sum + ENG_SKM_N) / (2 * ENG_SKM_N)) : cmd->score;
+        if (skm)
+            memcpy(ev->elements, cmd->elements, ENG_SKM_N);
         if (cmd->comment &&
             eng_evbuf_strdup(out, cmd->comment, strlen(cmd->comment), &ev->comment) != 0) {
             out->n--;

@@ -111,7 +111,18 @@ int codec_unhex(const char *s, size_t slen, uint8_t *out, size_t n)
 
 /* ---- the field list ---------------------------------------------------- */
 
-enum fkind { FK_STR, FK_U64, FK_I64, FK_BOOL, FK_NIL, FK_HEX, FK_RAW, FK_WAIT, FK_CONFIG };
+enum fkind {
+    FK_STR,
+    FK_U64,
+    FK_I64,
+    FK_BOOL,
+    FK_NIL,
+    FK_HEX,
+    FK_RAW,
+    FK_WAIT,
+    FK_CONFIG,
+    FK_ELEMENTS /* ev->elements: an array of ENG_SKM_N small integers */
+};
 
 typedef struct efield {
     const char *key;
@@ -287,6 +298,8 @@ static int ev_fields(const eng_event *ev, int mode, bool json, evfields *fl)
     case ENG_EV_TICKET_FEEDBACK:
         if (full) { /* a rating is the citizen's: public subscribers see only that one came */
             add_u64(fl, "score", ev->score);
+            if (ev->elements[0])
+                add(fl, "elements", FK_ELEMENTS, NULL, 0, 0, 0);
             if (ev->comment)
                 add_str(fl, "comment", ev->comment);
         }
@@ -451,6 +464,13 @@ static int mp_field(msgpack_packer *pk, const efield *f, const eng_event *ev)
         return mp_wait(pk, ev);
     case FK_CONFIG:
         return mp_config(pk, f->s, f->n);
+    case FK_ELEMENTS:
+        if (msgpack_pack_array(pk, ENG_SKM_N))
+            return -1;
+        for (int k = 0; k < ENG_SKM_N; k++)
+            if (msgpack_pack_uint8(pk, ev->elements[k]))
+                return -1;
+        return 0;
     }
     return -1;
 }
@@ -639,6 +659,18 @@ static int json_field(codec_buf *b, const efield *f, const eng_event *ev, bool f
         return json_str(b, hex, 2 * f->n);
     case FK_WAIT:
         return json_wait(b, ev);
+    case FK_ELEMENTS: {
+        char t[2 * ENG_SKM_N + 2];
+        size_t n = 0;
+        t[n++] = '[';
+        for (int k = 0; k < ENG_SKM_N; k++) {
+            if (k)
+                t[n++] = ',';
+            t[n++] = (char)('0' + ev->elements[k] % 10);
+        }
+        t[n++] = ']';
+        return codec_buf_append(b, t, n) ? -1 : 0;
+    }
     case FK_CONFIG: {
         json_t *v = public_config(f->s, f->n);
         char *pub = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) : NULL;

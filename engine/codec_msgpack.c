@@ -239,6 +239,7 @@ enum efid {
     F_DATE,
     F_SLOT,
     F_BOOKING,
+    F_ELEMENTS,
     F__COUNT
 };
 static const char *const ev_keys[F__COUNT] = {
@@ -246,7 +247,7 @@ static const char *const ev_keys[F__COUNT] = {
     "counter", "priority",    "secret",  "number",       "channel",        "idem",        "phone",
     "name",    "nik",         "recalls", "from_service", "placement",      "score",       "comment",
     "state",   "config_json", "day",     "services",     "appointment_id", "appointment", "late",
-    "date",    "slot",        "booking",
+    "date",    "slot",        "booking", "elements",
 };
 
 #define EV_BASE (B(F_EV) | B(F_HALL) | B(F_SEQ) | B(F_AT))
@@ -267,7 +268,7 @@ static const struct {
     [ENG_EV_TICKET_REINSTATED] = {EV_TK | B(F_PLACEMENT), 0},
     [ENG_EV_TICKET_TRANSFERRED] = {EV_TK | B(F_FROM_SERVICE) | B(F_PLACEMENT), B(F_COUNTER)},
     [ENG_EV_TICKET_CANCELLED] = {EV_TK, 0},
-    [ENG_EV_TICKET_FEEDBACK] = {EV_TK | B(F_SCORE), B(F_COMMENT)},
+    [ENG_EV_TICKET_FEEDBACK] = {EV_TK | B(F_SCORE), B(F_COMMENT) | B(F_ELEMENTS)},
     [ENG_EV_COUNTER_STATE] = {EV_BASE | B(F_COUNTER) | B(F_STATE), 0},
     [ENG_EV_SERVICE_WAIT] = {EV_BASE | B(F_SERVICES), 0},
     [ENG_EV_HALL_CONFIG] = {EV_BASE | B(F_CONFIG_JSON), 0},
@@ -517,6 +518,19 @@ static int ev_field(codec_mrd *r, int f, const codec_mval *v, eng_event *ev, eng
         return 0;
     case F_BOOKING:
         return copy_str(r, v, key, ev->booking, sizeof ev->booking);
+    case F_ELEMENTS:
+        if (v->kind != MK_ARRAY || v->n != ENG_SKM_N)
+            return codec_fail(r->msg, "field 'elements': expected an array of %d answers",
+                              ENG_SKM_N);
+        for (int q = 0; q < ENG_SKM_N; q++) {
+            codec_mval x;
+            if (codec_mp_next(r, &x) || want_uint(r, &x, "elements[]", 4, &u))
+                return ANT_EBADREQ;
+            if (u < 1)
+                return codec_fail(r->msg, "field 'elements[%d]': must be 1 to 4", q);
+            ev->elements[q] = (uint8_t)u;
+        }
+        return 0;
     }
     return codec_fail(r->msg, "internal: unhandled field");
 }

@@ -48,12 +48,13 @@ enum rfid {
     R_SLOT,
     R_BOOKING,
     R_APPOINTMENT,
+    R_ELEMENTS,
     R__COUNT
 };
 static const char *const req_keys[R__COUNT] = {
     "op",        "rid",      "hall",    "token", "since", "service", "counter",     "ticket",
     "secret",    "priority", "channel", "idem",  "phone", "name",    "nik",         "transfer_to",
-    "placement", "score",    "comment", "date",  "slot",  "booking", "appointment",
+    "placement", "score",    "comment", "date",  "slot",  "booking", "appointment", "elements",
 };
 
 #define R_ISSUE_OPT (B(R_PRIORITY) | B(R_CHANNEL) | B(R_IDEM) | B(R_PHONE) | B(R_NAME) | B(R_NIK))
@@ -78,8 +79,9 @@ static const struct reqop {
     /* hall is optional where the ticket id alone names the target */
     {"reinstate", CODEC_OP_COMMAND, ENG_CMD_REINSTATE, B(R_TICKET), B(R_HALL)},
     {"cancel", CODEC_OP_COMMAND, ENG_CMD_CANCEL, B(R_TICKET), B(R_HALL) | B(R_SECRET)},
-    {"feedback", CODEC_OP_COMMAND, ENG_CMD_FEEDBACK, B(R_TICKET) | B(R_SCORE),
-     B(R_HALL) | B(R_SECRET) | B(R_COMMENT)},
+    /* score or the nine SKM elements (SPEC §14): exactly one, checked after the fields */
+    {"feedback", CODEC_OP_COMMAND, ENG_CMD_FEEDBACK, B(R_TICKET),
+     B(R_HALL) | B(R_SECRET) | B(R_COMMENT) | B(R_SCORE) | B(R_ELEMENTS)},
     {"counter_open", CODEC_OP_COMMAND, ENG_CMD_COUNTER_OPEN, R_HC, 0},
     {"counter_close", CODEC_OP_COMMAND, ENG_CMD_COUNTER_CLOSE, R_HC, 0},
     {"counter_pause", CODEC_OP_COMMAND, ENG_CMD_COUNTER_PAUSE, R_HC, 0},
@@ -337,6 +339,26 @@ static void req_finish(codec_request *req, const struct reqop *op)
 #undef OPT
 }
 
+/* feedback `elements`: the nine SKM answers, each an integer 1..4. */
+static int req_elements(codec_mrd *r, const codec_mval *v, codec_request *req)
+{
+    if (v->kind != MK_ARRAY || v->n != ENG_SKM_N) {
+        if (v->kind == MK_ARRAY || v->kind == MK_MAP)
+            codec_mp_skip(r, v, 1);
+        return codec_fail(r->msg, "field 'elements': expected an array of %d answers 1 to 4",
+                          ENG_SKM_N);
+    }
+    for (int k = 0; k < ENG_SKM_N; k++) {
+        codec_mval x;
+        if (codec_mp_next(r, &x))
+            return ANT_EBADREQ;
+        if (x.kind != MK_UINT || x.u < 1 || x.u > 4)
+            return codec_fail(r->msg, "field 'elements[%d]': expected an integer from 1 to 4", k);
+        req->cmd.elements[k] = (uint8_t)x.u;
+    }
+    return 0;
+}
+
 int codec_request_msgpack(const char *p, size_t len, codec_request *req, char msg[200])
 {
     codec_mrd r = {(const uint8_t *)p, (const uint8_t *)p + len, msg};
@@ -412,6 +434,11 @@ int codec_request_msgpack(const char *p, size_t len, codec_request *req, char ms
             return codec_fail(msg, "field '%s' is not allowed for op '%s'", req_keys[f], op->name);
         if (val.kind == MK_NIL && (op->opt & B(f)))
             continue; /* an optional field given as nil is absent */
+        if (f == R_ELEMENTS) {
+            if (req_elements(&r, &val, req))
+                return ANT_EBADREQ;
+            continue;
+        }
         if (val.kind == MK_ARRAY || val.kind == MK_MAP)
             return codec_fail(msg, "field '%s': expected %s, got %s", req_keys[f],
                               f == R_SINCE || f == R_SCORE ? "integer" : "string",
@@ -422,6 +449,13 @@ int codec_request_msgpack(const char *p, size_t len, codec_request *req, char ms
     for (int f = 0; f < R__COUNT; f++)
         if ((op->req & B(f)) && !(seen & B(f)))
             return codec_fail(msg, "missing field '%s'", req_keys[f]);
+    if (op->cmd == ENG_CMD_FEEDBACK && op->op == CODEC_OP_COMMAND) {
+        bool sc = seen & B(R_SCORE) && req->cmd.score, el = req->cmd.elements[0] != 0;
+        if (sc == el)
+            return codec_fail(msg, sc ? "feedback: give either 'score' or 'elements', not both"
+                                      : "missing field 'score' (1 to 4) or 'elements' (nine "
+                                        "answers 1 to 4)");
+    }
     if (op->op == CODEC_OP_COMMAND)
         req_finish(req, op);
     return 0;

@@ -26,6 +26,8 @@
 #define ENG_PERSON_NAME_MAX 100
 #define ENG_NIK_LEN 16
 #define ENG_COMMENT_MAX 500
+/* The nine elements of the national SKM survey (SPEC §14), each answered 1..4. */
+#define ENG_SKM_N 9
 #define ENG_NOW_CALLING 10 /* board shows the last 10 calls and recalls */
 #define ENG_BOOKING_LEN 6  /* booking code, "R7K2QX" (SPEC §11) */
 
@@ -104,7 +106,8 @@ typedef struct eng_cmd {
     const char *phone, *name, *nik; /* issue: NULL or the citizen data (validated by eng_apply) */
     const char *transfer_to;        /* finish: NULL or a service id */
     uint8_t placement;              /* finish: enum eng_placement */
-    uint8_t score;                  /* feedback: 1..4 */
+    uint8_t score;                  /* feedback: 1..4, or 0 with elements */
+    uint8_t elements[ENG_SKM_N];    /* feedback: all 0 (absent) or each 1..4 (SKM survey) */
     const char *comment;            /* feedback: NULL or text */
     const char *config_json;        /* config: the new config JSON */
     size_t config_len;
@@ -171,8 +174,9 @@ typedef struct eng_event {
     uint8_t counter_state; /* counter.state */
     uint8_t recalls;       /* recalled: the count after this recall */
     uint8_t score;         /* feedback */
-    int32_t day;           /* day.rollover: the new day; appointment.*: the booked day */
-    uint16_t slot;         /* appointment.*: the slot's start, hall-local minute of the day */
+    uint8_t elements[ENG_SKM_N]; /* feedback: all 0 or each 1..4 (never public) */
+    int32_t day;                 /* day.rollover: the new day; appointment.*: the booked day */
+    uint16_t slot;               /* appointment.*: the slot's start, hall-local minute of the day */
     char booking[ENG_BOOKING_LEN + 1]; /* appointment.booked (never public) */
     bool checkin;                      /* ticket.issued: by checking in appointment appt_id */
     bool late;                    /* ticket.issued by check-in: past late_min, an ordinary ticket */

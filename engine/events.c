@@ -299,17 +299,34 @@ static int ev_feedback(eng_hall *h, const eng_event *ev, char msg[200])
     struct eng_ticket *t = ticket_of(h, ev);
     if (!t || t->state != ENG_ST_DONE || t->score || ev->score < 1 || ev->score > 4)
         BAD("ticket.feedback: ticket is not done, already rated, or score out of range");
-    t->score = ev->score;
-    if (ev->comment) {
-        struct eng_ticket_extra *x = hall_ticket_extra(t);
-        if (!x || !(x->comment = strdup(ev->comment)))
-            return ANT_ENOMEM;
+    bool skm = ev->elements[0] != 0;
+    uint32_t sum9 = 0;
+    for (int k = 0; k < ENG_SKM_N; k++) {
+        if (skm ? ev->elements[k] < 1 || ev->elements[k] > 4 : ev->elements[k] != 0)
+            BAD("ticket.feedback: elements must be nine answers 1 to 4");
+        sum9 += skm ? ev->elements[k] : ev->score;
     }
-    h->svc[t->service].acc.skm_sum += ev->score;
-    h->svc[t->service].acc.skm_n++;
-    if (t->counter < h->nctr) {
-        h->ctr[t->counter].acc.skm_sum += ev->score;
-        h->ctr[t->counter].acc.skm_n++;
+    t->score = ev->score;
+    if (ev->comment || skm) {
+        struct eng_ticket_extra *x = hall_ticket_extra(t);
+        if (!x)
+            return ANT_ENOMEM;
+        if (ev->comment && !(x->comment = strdup(ev->comment)))
+            return ANT_ENOMEM;
+        if (skm)
+            memcpy(x->skm, ev->elements, ENG_SKM_N);
+    }
+    eng_acc *acc[2] = {&h->svc[t->service].acc,
+                       t->counter < h->nctr ? &h->ctr[t->counter].acc : NULL};
+    for (int a = 0; a < 2 && acc[a]; a++) {
+        acc[a]->skm_sum += ev->score;
+        acc[a]->skm_n++;
+        acc[a]->skm_sum9 += sum9;
+        if (skm) {
+            acc[a]->skm_el_n++;
+            for (int k = 0; k < ENG_SKM_N; k++)
+                acc[a]->skm_el_sum[k] += ev->elements[k];
+        }
     }
     return 0;
 }
@@ -373,6 +390,7 @@ static int ev_day_rollover(eng_hall *h, const eng_event *ev, char msg[200])
         }
     }
     stats_close_day(h);
+    report_close_day(h);
     stats_reset_today(h);
     hall_tickets_clear(h);
     for (uint16_t i = 0; i < h->nsvc; i++) {

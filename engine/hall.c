@@ -459,6 +459,7 @@ void eng_hall_free(eng_hall *h)
     free(h->byidem);
     eng_day_stats_free(&h->last_closed);
     appt_free_all(h);
+    free(h->last_rec);
     eng_config_free(h->cfg);
     free(h);
 }

@@ -35,7 +35,8 @@ struct eng_ticket {
 struct eng_ticket_extra {
     bool has_pii;
     eng_pii pii;
-    char *comment; /* owned feedback comment, NULL when none */
+    char *comment;          /* owned feedback comment, NULL when none */
+    uint8_t skm[ENG_SKM_N]; /* SKM survey answers 1..4, all 0 when the rating was a score */
 };
 
 typedef struct eng_lane {
@@ -56,6 +57,10 @@ typedef struct eng_acc {
     uint64_t service_s_sum;
     uint32_t service_n;
     uint32_t skm_sum, skm_n;
+    /* SKM (SPEC §14): sum9 adds 9 × each rating's value (a score, or the
+     * sum of its nine elements), so the overall mean is exact for both forms */
+    uint32_t skm_sum9;
+    uint32_t skm_el_n, skm_el_sum[ENG_SKM_N]; /* ratings that carried the nine elements */
     eng_samples waits;
 } eng_acc;
 
@@ -132,6 +137,9 @@ struct eng_hall {
     int64_t wait_ev_at; /* last service.wait */
     /* statistics of the last closed day */
     eng_day_stats last_closed;
+    /* report.c: the day record of the day the last rollover closed (owned, NULL when none) */
+    char *last_rec;
+    size_t last_rec_len;
     /* bookings of today and the days ahead (appointments.c) */
     struct eng_appt *appts; /* owned, nappts, in booking order */
     uint32_t nappts, capappts;
@@ -216,7 +224,8 @@ void eta_learn(eng_svc *s, double seconds);
 void acc_add_wait(eng_acc *a, uint32_t wait_s);
 void acc_free(eng_acc *a);
 int acc_copy(eng_acc *dst, const eng_acc *src);
-void stats_close_day(eng_hall *h); /* fills h->last_closed from today's accumulators */
+void stats_close_day(eng_hall *h);  /* fills h->last_closed from today's accumulators */
+void report_close_day(eng_hall *h); /* fills h->last_rec from today's tickets (report.c) */
 void stats_reset_today(eng_hall *h);
 
 #endif

@@ -17,7 +17,9 @@
 #include "hall_priv.h"
 
 #define SNAP_MAGIC "antrean-snap"
-#define SNAP_VERSION 2 /* 2: bookings (SPEC §11) as a 14th item; 1 is still read */
+/* 2: bookings (SPEC §11) as a 14th item, SKM elements (acc sums, a ticket's
+ * answers); version 1 is still read */
+#define SNAP_VERSION 2
 
 /* ---- encode ------------------------------------------------------------- */
 
@@ -44,7 +46,7 @@ static void pk_bin(msgpack_packer *pk, const uint8_t *b, size_t n)
 
 static void pk_acc(msgpack_packer *pk, const eng_acc *a)
 {
-    msgpack_pack_array(pk, 12);
+    msgpack_pack_array(pk, 14);
     msgpack_pack_uint32(pk, a->issued);
     msgpack_pack_uint32(pk, a->served);
     msgpack_pack_uint32(pk, a->no_show);
@@ -59,6 +61,11 @@ static void pk_acc(msgpack_packer *pk, const eng_acc *a)
     msgpack_pack_array(pk, a->waits.n);
     for (uint32_t i = 0; i < a->waits.n; i++)
         msgpack_pack_uint32(pk, a->waits.v[i]);
+    msgpack_pack_uint32(pk, a->skm_sum9);
+    msgpack_pack_array(pk, 1 + ENG_SKM_N);
+    msgpack_pack_uint32(pk, a->skm_el_n);
+    for (int k = 0; k < ENG_SKM_N; k++)
+        msgpack_pack_uint32(pk, a->skm_el_sum[k]);
 }
 
 static void pk_row(msgpack_packer *pk, const eng_stat_row *r)
@@ -100,7 +107,7 @@ int eng_snapshot_encode(const eng_hall *h, char **buf, size_t *len)
     msgpack_pack_array(&pk, h->nall);
     for (uint32_t i = 0; i < h->nall; i++) {
         const struct eng_ticket *t = h->all[i];
-        msgpack_pack_array(&pk, 22);
+        msgpack_pack_array(&pk, 23);
         pk_bin(&pk, t->tid, ENG_TID_LEN);
         pk_bin(&pk, t->secret, ENG_SECRET_LEN);
         pk_str(&pk, t->code);
@@ -130,6 +137,13 @@ int eng_snapshot_encode(const eng_hall *h, char **buf, size_t *len)
         }
         pk_opt_str(&pk, t->idem);
         pk_opt_str(&pk, t->x ? t->x->comment : NULL);
+        if (t->x && t->x->skm[0]) {
+            msgpack_pack_array(&pk, ENG_SKM_N);
+            for (int k = 0; k < ENG_SKM_N; k++)
+                msgpack_pack_uint8(&pk, t->x->skm[k]);
+        } else {
+            msgpack_pack_nil(&pk);
+        }
     }
 
     /* services, with their lanes as ticket indices in queue order */
@@ -375,9 +389,9 @@ static int rd_bin(codec_mrd *r, uint8_t *out, size_t n, const char *what)
     return 0;
 }
 
-static int rd_acc(codec_mrd *r, eng_acc *a)
+static int rd_acc(codec_mrd *r, eng_acc *a, uint32_t ver)
 {
-    int rc = rd_array(r, 12, NULL, "acc");
+    int rc = rd_array(r, ver >= 2 ? 14 : 12, NULL, "acc");
     uint64_t sum = 0;
     size_t n = 0;
     if (rc || (rc = rd_u32(r, &a->issued, "acc")) || (rc = rd_u32(r, &a->served, "acc")) ||
@@ -394,6 +408,17 @@ static int rd_acc(codec_mrd *r, eng_acc *a)
             return rc;
         acc_add_wait(a, w);
     }
+    if (ver < 2) {
+        a->skm_sum9 = 9 * a->skm_sum; /* version 1 had single scores only */
+        return 0;
+    }
+    if ((rc = rd_u32(r, &a->skm_sum9, "acc.skm")) ||
+        (rc = rd_array(r, 1 + ENG_SKM_N, NULL, "acc.skm")) ||
+        (rc = rd_u32(r, &a->skm_el_n, "acc.skm")))
+        return rc;
+    for (int k = 0; k < ENG_SKM_N; k++)
+        if ((rc = rd_u32(r, &a->skm_el_sum[k], "acc.skm")))
+            return rc;
     return 0;
 }
 
@@ -412,9 +437,9 @@ static int rd_row(codec_mrd *r, eng_stat_row *x)
     return 0;
 }
 
-static int rd_ticket(codec_mrd *r, eng_hall *h, struct eng_ticket *t)
+static int rd_ticket(codec_mrd *r, eng_hall *h, struct eng_ticket *t, uint32_t ver)
 {
-    int rc = rd_array(r, 22, NULL, "ticket");
+    int rc = rd_array(r, ver >= 2 ? 23 : 22, NULL, "ticket");
     uint64_t order;
     if (rc || (rc = rd_bin(r, t->tid, ENG_TID_LEN, "ticket.id")) ||
         (rc = rd_bin(r, t->secret, ENG_SECRET_LEN, "ticket.secret")) ||
@@ -465,6 +490,24 @@ static int rd_ticket(codec_mrd *r, eng_hall *h, struct eng_ticket *t)
             return ANT_ENOMEM;
         }
         x->comment = comment;
+    }
+    if (ver < 2)
+        return 0;
+    if ((rc = codec_mp_next(r, &v)))
+        return rc;
+    if (v.kind == MK_NIL)
+        return 0;
+    if (v.kind != MK_ARRAY || v.n != ENG_SKM_N)
+        return SNAP_FAIL("snapshot ticket %s: SKM answers must be nil or %d numbers", t->code,
+                         ENG_SKM_N);
+    struct eng_ticket_extra *x = hall_ticket_extra(t);
+    if (!x)
+        return ANT_ENOMEM;
+    for (int k = 0; k < ENG_SKM_N; k++) {
+        if ((rc = rd_u8(r, 4, &x->skm[k], "ticket.skm")))
+            return rc;
+        if (x->skm[k] < 1)
+            return SNAP_FAIL("snapshot ticket %s: SKM answer 0", t->code);
     }
     return 0;
 }
@@ -599,7 +642,7 @@ static int rd_hall(codec_mrd *r, eng_hall *h)
     h->nctr = ENG_NONE - 1;
     for (size_t i = 0; i < nt && rc == 0; i++) {
         struct eng_ticket *t = hall_ticket_new(h);
-        rc = t ? rd_ticket(r, h, t) : ANT_ENOMEM;
+        rc = t ? rd_ticket(r, h, t, version) : ANT_ENOMEM;
     }
     /* before any return: eng_hall_free walks h->svc[0..nsvc), not allocated yet */
     h->nsvc = h->nctr = 0;
@@ -642,7 +685,7 @@ static int rd_hall(codec_mrd *r, eng_hall *h)
             (rc = rd_u32(r, &s->sent_eta_s, "service")) ||
             (rc = rd_u32(r, &s->sent_oldest_s, "service")) ||
             (rc = rd_lane(r, h, &s->lane[0], i, 0, seen)) ||
-            (rc = rd_lane(r, h, &s->lane[1], i, 1, seen)) || (rc = rd_acc(r, &s->acc)))
+            (rc = rd_lane(r, h, &s->lane[1], i, 1, seen)) || (rc = rd_acc(r, &s->acc, version)))
             break;
     }
     for (uint32_t i = 0; i < h->nall && !rc; i++)
@@ -700,7 +743,7 @@ static int rd_hall(codec_mrd *r, eng_hall *h)
     if ((rc = rd_array(r, nc, NULL, "counter accs")))
         return rc;
     for (uint16_t i = 0; i < nc; i++)
-        if ((rc = rd_acc(r, &h->ctr[i].acc)))
+        if ((rc = rd_acc(r, &h->ctr[i].acc, version)))
             return rc;
 
     size_t ncalls;

@@ -84,7 +84,8 @@ static void row_from_acc(eng_stat_row *r, const char *id, const eng_acc *a)
     r->service_mean_s = a->service_n ? (uint32_t)(a->service_s_sum / a->service_n) : 0;
     r->within_sla = a->called ? (double)a->within_sla / a->called : 0;
     r->skm_count = a->skm_n;
-    r->skm_score = a->skm_n ? (double)a->skm_sum / a->skm_n : 0;
+    /* sum9: a survey counts with its exact mean, not the rounded score */
+    r->skm_score = a->skm_n ? (double)a->skm_sum9 / (9.0 * a->skm_n) : 0;
     r->skm_index = r->skm_score * 25;
 }
 

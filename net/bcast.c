@@ -53,7 +53,8 @@ void bcast_item_release(bcast_item *it)
 {
     bcast_frame_unref(it->fj);
     bcast_frame_unref(it->fm);
-    it->fj = it->fm = NULL;
+    bcast_frame_unref(it->fs);
+    it->fj = it->fm = it->fs = NULL;
 }
 
 int bcast_encode(srv *s, const eng_event *ev, bcast_item *it)
@@ -113,6 +114,8 @@ static void retain(srv_hall *h, const bcast_item *it)
         slot->fj->refs++;
     if (slot->fm)
         slot->fm->refs++;
+    if (slot->fs)
+        slot->fs->refs++;
     h->ring_n++;
 }
 
@@ -150,12 +153,26 @@ void bcast_backfill_done(srv_hall *h)
         ring_clear(h); /* a history that does not reach the present would skip events */
 }
 
+/* SSE bytes are built lazily, once per event, only while the hall has an SSE subscriber. */
+static void ensure_sse(srv *s, srv_hall *h, bcast_item *it)
+{
+    if (h->nsse && !it->fs && it->fj)
+        it->fs = sse_frame_of(s, it);
+}
+
 /* Send one frame; drop the subscriber (1008) when its output backs up. */
 static void deliver(srv *s, conn *c, const bcast_item *it)
 {
     (void)s;
     if (!it->fj || !it->fm || c->closing || c->close_after_write || c->w.close_sent)
         return;
+    if (c->proto == CONN_SSE) {
+        if (!it->fs)
+            return; /* ENOMEM while building it: the stream's next resume fills the gap */
+        conn_write_frame(c, it->fs);
+        sse_check_backlog(c);
+        return;
+    }
     conn_write_frame(c, c->w.fmt == JO_MSGPACK ? it->fm : it->fj);
     ws_check_backlog(c);
 }
@@ -166,6 +183,7 @@ void bcast_publish(srv *s, srv_hall *h, bcast_item *items, size_t n)
         bcast_item *it = &items[i];
         if (it->seq <= h->bcast_seq)
             continue; /* already published (cannot happen in order; be safe) */
+        ensure_sse(s, h, it);
         retain(h, it);
         h->bcast_seq = it->seq;
         h->events_total++;
@@ -200,10 +218,12 @@ static void unlink_sub(srv *s, bcast_sub *sb)
         sb->hnext->hprev = sb->hprev;
     h->nsubs--;
     s->nsubs--;
+    if (sb->c->proto == CONN_SSE && h->nsse > 0)
+        h->nsse--;
 }
 
-int bcast_subscribe(srv *s, conn *c, srv_hall *h, bool has_since, uint64_t since, jo *w,
-                    bool *replay)
+int bcast_attach(srv *s, conn *c, srv_hall *h, bool has_since, uint64_t since, bool *board,
+                 bool *replay)
 {
     uint64_t cur = eng_hall_seq(h->h);
     bcast_sub *sb = find_sub(c, h);
@@ -223,25 +243,36 @@ int bcast_subscribe(srv *s, conn *c, srv_hall *h, bool has_since, uint64_t since
         s->nsubs++;
     }
     *replay = false;
+    *board = false;
     if (has_since && since <= cur) {
         uint64_t oldest = h->ring_n ? h->ring[h->ring_start].seq : h->bcast_seq + 1;
         if (since >= h->bcast_seq || since + 1 >= oldest) {
             /* everything after `since` is retained or still to be published */
             sb->from_seq = since > h->bcast_seq ? since : h->bcast_seq;
             *replay = since < h->bcast_seq;
-            jo_obj(w);
-            jo_kuint(w, "seq", cur);
-            jo_obj_end(w);
             return 0;
         }
     }
     sb->from_seq = cur;
+    *board = true;
+    return 0;
+}
+
+int bcast_subscribe(srv *s, conn *c, srv_hall *h, bool has_since, uint64_t since, jo *w,
+                    bool *replay)
+{
+    bool board = false;
+    int rc = bcast_attach(s, c, h, has_since, since, &board, replay);
+    if (rc != 0)
+        return rc;
     jo_obj(w);
-    jo_kuint(w, "seq", cur);
-    jo_key(w, "board");
-    route_write_board(s, h, w);
-    if (has_since)
-        jo_kbool(w, "resync", true);
+    jo_kuint(w, "seq", eng_hall_seq(h->h));
+    if (board) {
+        jo_key(w, "board");
+        route_write_board(s, h, w);
+        if (has_since)
+            jo_kbool(w, "resync", true);
+    }
     jo_obj_end(w);
     return 0;
 }
@@ -256,6 +287,7 @@ void bcast_replay(srv *s, conn *c, srv_hall *h, uint64_t since)
         if (q - oldest >= h->ring_n)
             break;
         uint32_t idx = (uint32_t)((h->ring_start + (q - oldest)) % h->ring_cap);
+        ensure_sse(s, h, &h->ring[idx]); /* kept in the ring for the next resume */
         deliver(s, c, &h->ring[idx]);
     }
 }

@@ -63,6 +63,8 @@ void conn_close(conn *c)
     bcast_unsubscribe_all(s, c);
     if (c->proto == CONN_WS && s->nws > 0)
         s->nws--;
+    if (c->proto == CONN_SSE && s->nsse > 0)
+        s->nsse--;
     /* unlink */
     if (c->prev)
         c->prev->next = c->next;
@@ -96,6 +98,8 @@ static int64_t conn_deadline(conn *c)
         int64_t b = c->w.last_rx_ms + s->o.ws_silent_ms;
         return a < b ? a : b;
     }
+    if (c->proto == CONN_SSE)
+        return c->sse_last_hb_ms + s->o.sse_heartbeat_ms;
     if (c->h.busy)
         return -1;
     if (c->h.in_message && !c->h.headers_done)
@@ -123,7 +127,10 @@ static void on_timer(uv_timer_t *t)
         conn_close(c);
         return;
     }
-    ws_on_timer(c, now);
+    if (c->proto == CONN_SSE)
+        sse_on_timer(c, now);
+    else
+        ws_on_timer(c, now);
     if (!c->closing)
         conn_arm_timer(c);
 }
@@ -201,7 +208,10 @@ static void process(conn *c, const char *data, size_t len)
     conn_ref(c);
     while (len > 0 && !c->closing && !c->draining && !c->close_after_write) {
         int proto = c->proto;
-        size_t n = proto == CONN_HTTP ? http_feed(c, data, len) : ws_feed(c, data, len);
+        /* an SSE client has nothing more to say: its bytes are read and dropped */
+        size_t n = proto == CONN_HTTP ? http_feed(c, data, len)
+                   : proto == CONN_WS ? ws_feed(c, data, len)
+                                      : len;
         data += n;
         len -= n;
         if (c->proto != proto)
@@ -623,6 +633,8 @@ void conn_close_all(srv *s, bool ws_going_away)
             ws_close(c, 1001, "server shutting down");
         else if (c->proto == CONN_HTTP && !c->h.busy && !c->close_after_write)
             conn_close(c);
+        else if (c->proto == CONN_SSE && !c->close_after_write)
+            conn_close_after_write(c);
         c = nx;
     }
 }

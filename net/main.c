@@ -40,6 +40,7 @@ void srv_opts_default(srv_opts *o)
     o->issue_burst = 20;
     o->issue_per_min = 60;
     o->history = 16384;
+    o->sse_heartbeat_ms = 15000;
     o->access_log = true;
     o->log_level = LOG_INFO;
 #ifdef ANT_WEB_DIR
@@ -137,6 +138,7 @@ static int parse_args(srv_opts *o, int argc, char **argv)
         NUM("--issue-burst", issue_burst)
         NUM("--issue-per-min", issue_per_min)
         NUM("--history", history)
+        NUM("--sse-heartbeat-ms", sse_heartbeat_ms)
 #undef NUM
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);

@@ -127,6 +127,11 @@ void metrics_write(srv *s, codec_buf *b)
     one(b, "antrean_ws_messages_total", "counter", "WebSocket messages received.", s->m.ws_msgs_in);
     one(b, "antrean_rate_limited_total", "counter", "Public issues refused with 429.",
         s->m.rate_limited);
+    one(b, "antrean_sse_streams", "gauge", "Open Server-Sent Event streams.", s->nsse);
+    one(b, "antrean_sse_streams_total", "counter", "Server-Sent Event streams opened.",
+        s->m.sse_total);
+    one(b, "antrean_sse_slow_dropped_total", "counter",
+        "SSE streams closed for over the unsent-output limit.", s->m.sse_dropped_slow);
 
     int64_t now = srv_now_ms();
     out(b, "# HELP antrean_hall_events_total Events published per hall since start.\n"

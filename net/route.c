@@ -43,6 +43,8 @@ const char *const route_names[RT__COUNT] = {
     [RT_APPTS] = "GET /v1/halls/{hall}/appointments",
     [RT_APPT] = "/v1/appointments/{id}",
     [RT_CHECKIN] = "/v1/halls/{hall}/checkin",
+    [RT_EVENTS] = "/v1/halls/{hall}/events",
+    [RT_REPORT] = "/v1/halls/{hall}/report",
 };
 
 void route_reply(route_req *r, int status, const codec_buf *body)
@@ -268,6 +270,18 @@ static void dispatch_v1(route_req *r)
             method_not_allowed(r, "GET");
         else if ((h = hall_or_404(r)))
             route_board(r, h);
+    } else if (n == 4 && is(r, 1, "halls") && is(r, 3, "report")) {
+        hs->route = RT_REPORT;
+        if (!M(GET))
+            method_not_allowed(r, "GET");
+        else if ((h = hall_or_404(r)))
+            route_report(r, h);
+    } else if (n == 4 && is(r, 1, "halls") && is(r, 3, "events")) {
+        hs->route = RT_EVENTS;
+        if (!M(GET))
+            method_not_allowed(r, "GET");
+        else if ((h = hall_or_404(r)))
+            route_events(r, h);
     } else if (n == 6 && is(r, 1, "halls") && is(r, 3, "services") && is(r, 5, "wait")) {
         hs->route = RT_WAIT;
         if (!M(GET))

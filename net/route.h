@@ -56,6 +56,10 @@ void route_ticket(route_req *r, const char *id);
 void route_ticket_delete(route_req *r, const char *id);
 void route_feedback(route_req *r, const char *id);
 void route_page(route_req *r);
+/* GET /v1/halls/{hall}/events: turn the connection into an SSE stream (sse.c). */
+void route_events(route_req *r, srv_hall *h);
+/* GET /v1/halls/{hall}/report (routes_report.c). */
+void route_report(route_req *r, srv_hall *h);
 /* A ticket as its citizen sees it (no secret, no citizen data). */
 void route_write_ticket_public(const eng_ticket_view *v, const char *hall, jo *w, bool with_id);
 

@@ -350,7 +350,7 @@ void route_feedback(route_req *r, const char *id)
     eng_ticket_view v;
     if (ticket_access(r, id, &h, &v, false) != 0)
         return;
-    static const char *const allowed[] = {"score", "comment", NULL};
+    static const char *const allowed[] = {"score", "elements", "comment", NULL};
     codec_request *req = &r->c->s->req;
     if (route_body_request(r, "feedback", allowed, json_pack("{ss}", "ticket", id), req) != 0)
         return;

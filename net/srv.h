@@ -71,7 +71,8 @@ typedef struct srv_opts {
     size_t ws_max_msg, ws_max_out;
     uint32_t ws_ping_ms, ws_silent_ms;
     uint32_t issue_burst, issue_per_min;
-    uint32_t history; /* retained events per hall for `since` */
+    uint32_t history;          /* retained events per hall for `since` */
+    uint32_t sse_heartbeat_ms; /* SSE comment line interval (SPEC §13: 15 s) */
     bool access_log;
     int log_level;                 /* enum log_level: lines below it are not written */
     proxy_cidr trusted[PROXY_MAX]; /* --trusted-proxy */
@@ -97,6 +98,7 @@ typedef struct bcast_item {
     int type;        /* enum eng_ev_type */
     bcast_frame *fj; /* text frame, public JSON (owned ref) */
     bcast_frame *fm; /* binary frame, public msgpack (owned ref) */
+    bcast_frame *fs; /* SSE bytes, raw (owned ref); NULL until an SSE subscriber needs it */
 } bcast_item;
 
 /* A subscription of one connection to one hall's public feed. */
@@ -131,6 +133,13 @@ void bcast_backfill_done(srv_hall *h);
 int bcast_subscribe(srv *s, conn *c, srv_hall *h, bool has_since, uint64_t since, jo *w,
                     bool *replay);
 void bcast_replay(srv *s, conn *c, srv_hall *h, uint64_t since);
+/*
+ * The subscription part of bcast_subscribe, for transports that write their
+ * own reply (SSE): *board when a board must start the feed, *replay when
+ * bcast_replay must follow.
+ */
+int bcast_attach(srv *s, conn *c, srv_hall *h, bool has_since, uint64_t since, bool *board,
+                 bool *replay);
 /* 0, or ANT_ENOTFOUND when c was not subscribed. */
 int bcast_unsubscribe(srv *s, conn *c, srv_hall *h);
 void bcast_unsubscribe_all(srv *s, conn *c);
@@ -145,6 +154,7 @@ struct srv_hall {
     /* broadcast */
     bcast_sub *subs;
     uint32_t nsubs;
+    uint32_t nsse;    /* subscribers over SSE: SSE bytes are built only while > 0 */
     bcast_item *ring; /* owned, cap opts.history: retained history for `since` */
     uint32_t ring_cap, ring_start, ring_n;
     uint64_t bcast_seq; /* highest seq published */
@@ -216,7 +226,7 @@ uint64_t srv_mono_us(void);
 
 /* ---- connections (conn.c) ----------------------------------------------- */
 
-enum conn_proto { CONN_HTTP = 0, CONN_WS = 1 };
+enum conn_proto { CONN_HTTP = 0, CONN_WS = 1, CONN_SSE = 2 };
 
 typedef struct conn_out {
     bcast_frame *f; /* NULL: bytes in the connection's own buffer */
@@ -299,6 +309,7 @@ struct conn {
     http_state h;
     ws_state w;
     bcast_sub *subs;
+    int64_t sse_last_hb_ms; /* SSE: last heartbeat comment */
 };
 
 int conn_listen(srv *s, char msg[256]);
@@ -372,6 +383,8 @@ enum route_id {
     RT_APPTS,
     RT_APPT,
     RT_CHECKIN,
+    RT_EVENTS,
+    RT_REPORT,
     RT__COUNT
 };
 extern const char *const route_names[RT__COUNT];
@@ -415,6 +428,15 @@ void ws_begin_result(jo *w, const srv_rid *rid);
 void ws_send_msg(conn *c, const codec_buf *b);
 /* Send {"rid","ok":false,"error":{code,message}}. */
 void ws_reply_error(conn *c, const srv_rid *rid, int rc, const char *msg);
+
+/* ---- Server-Sent Events (sse.c) ----------------------------------------- */
+
+/* The SSE bytes of an item (refs 1, caller owns), built from its JSON frame; NULL on ENOMEM. */
+bcast_frame *sse_frame_of(srv *s, const bcast_item *it);
+/* Drop the stream (and count it) when its unsent output passes ws_max_out. */
+void sse_check_backlog(conn *c);
+/* Timer: heartbeat comment. */
+void sse_on_timer(conn *c, int64_t now);
 
 /* ---- auth (auth.c) -------------------------------------------------------- */
 
@@ -475,6 +497,7 @@ typedef struct srv_metrics {
     uint64_t conns_total, conns_rejected;
     uint64_t ws_dropped_slow, ws_msgs_in, ws_closed_proto;
     uint64_t rate_limited;
+    uint64_t sse_total, sse_dropped_slow;
 } srv_metrics;
 
 void metrics_request(srv *s, int route, int status);
@@ -514,7 +537,7 @@ struct srv {
     size_t nhalls, hcap;
     /* connections */
     conn *conns;
-    uint32_t nconns, nws, nsubs;
+    uint32_t nconns, nws, nsubs, nsse;
     uint64_t next_conn_id;
     conn *dirty;
     char rbuf[65536]; /* shared read buffer when a connection has nothing buffered */

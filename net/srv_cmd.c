@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "report.h"
 #include "srv.h"
 
 typedef struct pending {
@@ -124,6 +125,12 @@ static void save_closed_day(srv *s, srv_hall *h)
     if (jo_end(&w) == 0 && st.day > 0)
         stor_put_stats(s->st, h->id, st.day, b.data, b.len);
     codec_buf_free(&b);
+    /* the day's per-ticket record for reports (SPEC §14), in the same commit */
+    const void *rec;
+    size_t rl;
+    int32_t rday;
+    if (eng_dayrec_last_closed(h->h, &rec, &rl) == 0 && eng_dayrec_day(rec, rl, &rday) == 0)
+        stor_put_dayrec(s->st, h->id, rday, rec, rl);
     eng_day_stats_free(&st);
 }
 

@@ -291,6 +291,24 @@ int stor_put_stats(stor *s, const char *hall, int32_t day, const void *blob, siz
     return 0;
 }
 
+int stor_put_dayrec(stor *s, const char *hall, int32_t day, const void *rec, size_t len)
+{
+    if (stor_down(s))
+        return ANT_EUNAVAILABLE;
+    size_t hl = strlen(hall);
+    if (!stor_id_ok(hall, hl) || len > STOR_REC_MAX)
+        return ANT_EBADREQ;
+    char key[STOR_STATS_KEY_MAX];
+    size_t kl = stor_dayrec_key(key, hall, hl, day);
+    char *p = stor_reserve(s, STOR_DB_STATS, STOR_OP_PUT, kl, len);
+    if (!p)
+        return ANT_ENOMEM;
+    memcpy(p, key, kl);
+    if (len)
+        memcpy(p + kl, rec, len);
+    return 0;
+}
+
 #define STOR_TOKEN_ID_MAX 200
 
 int stor_put_token(stor *s, const char *id, const void *rec, size_t len)

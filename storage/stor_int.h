@@ -222,6 +222,9 @@ static inline size_t stor_stats_key(char out[STOR_STATS_KEY_MAX], const char *ha
     return hl + 5;
 }
 
+/* day record key (days.c): the stats key with 0x01 in place of the NUL. */
+size_t stor_dayrec_key(char out[STOR_STATS_KEY_MAX], const char *hall, size_t hl, int32_t day);
+
 /* Hall ids match [a-z0-9][a-z0-9-]{0,31} (SPEC §2). */
 static inline bool stor_id_ok(const char *id, size_t n)
 {

@@ -124,6 +124,8 @@ bool stor_snapshot_due(stor *s, const char *hall, int64_t now);
 
 /* Closed-day statistics blob (opaque to storage), keyed by hall and day. */
 int stor_put_stats(stor *s, const char *hall, int32_t day, const void *blob, size_t len);
+/* A day record for reports (engine/report.h; opaque here), keyed by hall and day (days.c). */
+int stor_put_dayrec(stor *s, const char *hall, int32_t day, const void *rec, size_t len);
 
 /*
  * Retention (SPEC §6 data keeping): delete log records of hall-local days
@@ -145,6 +147,16 @@ int stor_del_token(stor *s, const char *id);
 
 /* Copy out a closed day's stats blob: *blob malloc'ed, caller frees. ANT_ENOTFOUND when none. */
 int stor_get_stats(stor *s, const char *hall, int32_t day, void **blob, size_t *len);
+/*
+ * Call fn(arg, day, rec, len) for each stored day record of hall with day in
+ * [from, to], oldest first; rec is valid during the call only. fn runs
+ * inside a read transaction (no copy of a year of records): it must be quick
+ * and must not call storage. fn's non-zero return stops the walk and is
+ * returned; else 0 or ANT_E*.
+ */
+typedef int (*stor_dayrec_fn)(void *arg, int32_t day, const void *rec, size_t len);
+int stor_get_dayrecs(stor *s, const char *hall, int32_t from, int32_t to, stor_dayrec_fn fn,
+                     void *arg);
 typedef int (*stor_token_fn)(void *arg, const char *id, const void *rec, size_t len);
 int stor_tokens_each(stor *s, stor_token_fn fn, void *arg);
 

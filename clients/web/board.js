@@ -25,7 +25,7 @@
   let ticks = 0;
 
   // for tests and diagnostics; bounded like everything else
-  const dbg = { spoken: [], events: 0, boards: 0 };
+  const dbg = { spoken: [], events: 0, boards: 0, seqs: [] };
   window.__board = dbg;
 
   const $ = (id) => document.getElementById(id);
@@ -160,6 +160,8 @@
 
   function onEvent(ev, info) {
     dbg.events++;
+    dbg.seqs.push(ev.seq);
+    if (dbg.seqs.length > 500) dbg.seqs.splice(0, dbg.seqs.length - 500);
     switch (ev.ev) {
       case 'ticket.called':
       case 'ticket.recalled': {
@@ -206,10 +208,20 @@
     if (thenResync) feed.reset();
   }
 
+  // which transport the feed uses, small in a corner for a technician
+  function onTransport(tr) {
+    const tag = $('transport');
+    tag.dataset.transport = tr;
+    tag.dataset.i18n = 'board.transport.' + tr;
+    tag.textContent = t('board.transport.' + tr);
+  }
+
   const feed = new window.Feed(hall, {
     onBoard,
     onEvent,
     onStatus: (s) => A.offlineBanner(s === 'offline'),
+    onTransport,
+    sse: true,
   });
   dbg.feed = feed;
 

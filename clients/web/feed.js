@@ -6,6 +6,8 @@
 //     onEvent(ev, info) {…}      // every later event, in seq order, once;
 //                                // info.replay: missed while away (resume)
 //     onStatus(s) {…}            // 'connecting' | 'online' | 'offline'
+//     onTransport(t) {…}         // 'websocket' | 'sse'
+//     sse: true,                 // fall back to Server-Sent Events (§13)
 //   });
 //   f.start(); … f.stop();
 //
@@ -15,8 +17,24 @@
 // resync:true, and the page redraws from it. Reconnects back off
 // exponentially with jitter, capped. It owns exactly one socket and at most
 // one retry timer and one watchdog interval at any time: nothing piles up.
+//
+// With `sse: true`, a WebSocket that fails twice in a row before it could
+// subscribe (a proxy that breaks the upgrade, typically) makes the feed
+// switch to an EventSource on /v1/halls/{hall}/events, resuming from the
+// same seq; it stays on SSE until the page reloads. EventSource reconnects by
+// itself with Last-Event-ID. An SSE resume has no reply that names the seq
+// it started from, so an event is treated as a replay (shown, not
+// announced) when it is older than REPLAY_AGE_MS.
 (function () {
   'use strict';
+
+  // the public event types the pages follow over SSE (EventSource
+  // dispatches by name; a type not listed is simply not seen)
+  const SSE_TYPES = ['ticket.issued', 'ticket.called', 'ticket.recalled', 'ticket.serving',
+    'ticket.done', 'ticket.no_show', 'ticket.reinstated', 'ticket.transferred',
+    'ticket.cancelled', 'ticket.feedback', 'counter.state', 'service.wait', 'hall.config',
+    'day.rollover'];
+  const REPLAY_AGE_MS = 15000;
 
   class Feed {
     constructor(hall, opts) {
@@ -41,7 +59,10 @@
       this.stopped = true;
       this.resumes = 0; // subscribes answered without a board (gapless resume)
       this.resyncs = 0;
-      this._kick = () => { if (!this.stopped && !this.ws) this._connect(); };
+      this.transport = 'websocket';
+      this.wsFails = 0; // WebSockets in a row that closed before subscribing
+      this.es = null;
+      this._kick = () => { if (!this.stopped && !this.ws && !this.es) this._connect(); };
       this._vis = () => { if (document.visibilityState === 'visible') this._kick(); };
     }
 
@@ -79,11 +100,21 @@
       if (this.o.onStatus) this.o.onStatus(s);
     }
 
+    _transport(t) {
+      if (this.transport === t) return;
+      this.transport = t;
+      if (this.o.onTransport) this.o.onTransport(t);
+    }
+
     _connect() {
       clearTimeout(this.retry);
       this.retry = null;
-      if (this.stopped || this.ws) return;
+      if (this.stopped || this.ws || this.es) return;
       if (this.status !== 'offline') this._status('connecting');
+      if (this.transport === 'sse') {
+        this._connectSse();
+        return;
+      }
       const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/ws';
       let ws;
       try {
@@ -151,6 +182,7 @@
 
     _closed(ws) {
       if (ws !== this.ws) return;
+      this._wsFailed();
       this.ws = null;
       this.subscribed = false;
       if (this.stopped) return;
@@ -161,15 +193,89 @@
     // Close the current socket (if any); reconnect when `again`.
     _drop(again) {
       const ws = this.ws;
+      if (ws && again) this._wsFailed();
       this.ws = null;
       this.subscribed = false;
       if (ws) {
         ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
         try { ws.close(); } catch (e) { /* already closed */ }
       }
+      const es = this.es;
+      this.es = null;
+      if (es) {
+        es.onopen = es.onerror = null;
+        try { es.close(); } catch (e) { /* already closed */ }
+      }
       if (again && !this.stopped) {
         this._status('offline');
         this._schedule();
+      }
+    }
+
+    // A WebSocket ended: one that never subscribed counts toward the fallback.
+    _wsFailed() {
+      if (this.subscribed) {
+        this.wsFails = 0;
+        return;
+      }
+      this.wsFails++;
+      if (this.o.sse && this.wsFails >= 2 && typeof EventSource === 'function') {
+        this._transport('sse');
+        this.attempt = 0;
+      }
+    }
+
+    _connectSse() {
+      let url = '/v1/halls/' + encodeURIComponent(this.hall) + '/events';
+      if (this.seq !== null) url += '?since=' + this.seq;
+      let es;
+      try {
+        es = new EventSource(url);
+      } catch (e) {
+        this._schedule();
+        return;
+      }
+      this.es = es;
+      this.subscribed = false;
+      this.lastIn = Date.now();
+      es.onopen = () => {
+        if (es !== this.es) return;
+        // a board follows at once unless this resumes within the history
+        if (this.seq !== null) this.resumes++;
+        this.subscribed = true;
+        this.attempt = 0;
+        this._status('online');
+      };
+      es.onerror = () => {
+        if (es !== this.es) return;
+        this._status('offline');
+        if (es.readyState === 2) { // closed for good (an HTTP error): retry ourselves
+          this.es = null;
+          this._schedule();
+        } // else the browser reconnects with Last-Event-ID by itself
+      };
+      es.addEventListener('board', (e) => {
+        if (es !== this.es) return;
+        let b;
+        try { b = JSON.parse(e.data); } catch (x) { return; }
+        this.lastIn = Date.now();
+        if (b.resync) this.resyncs++;
+        this.seq = typeof b.seq === 'number' ? b.seq : Number(e.lastEventId);
+        if (this.o.onBoard) this.o.onBoard(b, { resync: !!b.resync });
+      });
+      for (const type of SSE_TYPES) {
+        es.addEventListener(type, (e) => {
+          if (es !== this.es) return;
+          let m;
+          try { m = JSON.parse(e.data); } catch (x) { return; }
+          this.lastIn = Date.now();
+          if (!m || m.hall !== this.hall) return;
+          if (this.seq !== null && m.seq <= this.seq) return; // already seen
+          // a jump is a type this page does not follow: the stream itself is gapless
+          this.seq = m.seq;
+          const replay = typeof m.at === 'number' && Date.now() - m.at > REPLAY_AGE_MS;
+          if (this.o.onEvent) this.o.onEvent(m, { replay });
+        });
       }
     }
 

@@ -87,6 +87,8 @@
       'board.col.eta': 'Perkiraan',
       'board.enableSound': 'Aktifkan suara',
       'board.closed': 'Loket tutup',
+      'board.transport.websocket': 'Koneksi: WebSocket',
+      'board.transport.sse': 'Koneksi: SSE (cadangan)',
       'board.aria.call': 'Nomor {code}, silakan menuju {label}',
       'board.aria.service': '{name}: {n} menunggu, perkiraan {eta}',
 
@@ -306,6 +308,8 @@
       'board.none': 'No calls yet',
       'board.recent': 'Previous calls',
       'board.services': 'Services · waiting · estimated wait',
+      'board.transport.websocket': 'Connection: WebSocket',
+      'board.transport.sse': 'Connection: SSE (fallback)',
       'board.col.service': 'Service',
       'board.col.waiting': 'Waiting',
       'board.col.eta': 'Est. wait',

@@ -40,24 +40,23 @@ Test(replay, known_answers)
 {
     /* one counter, 100 s per ticket: t1 is called at once; t2 waits for t1 to
      * finish (100 s); t3 behind both (200 s); t3 is never called */
-    const char *trace = HALL
-        "{\"at\":" T0 ",\"op\":\"counter_open\",\"counter\":\"c1\"}\n"
-        "{\"at\":" T0 ",\"op\":\"issue\",\"service\":\"s\",\"ref\":\"t1\"}\n"
-        "{\"at\":" T0 ",\"op\":\"call\",\"counter\":\"c1\",\"ref\":\"t1\"}\n"
-        "{\"at\":" T0 ",\"op\":\"issue\",\"service\":\"s\",\"ref\":\"t2\"}\n"
-        "{\"at\":" T0 ",\"op\":\"issue\",\"service\":\"s\",\"ref\":\"t3\"}\n"
-        "{\"at\":1780000090000,\"op\":\"start\",\"counter\":\"c1\"}\n"
-        "{\"at\":1780000100000,\"op\":\"finish\",\"counter\":\"c1\"}\n"
-        "{\"at\":1780000100000,\"op\":\"call\",\"counter\":\"c1\",\"ref\":\"t2\"}\n";
+    const char *trace =
+        HALL "{\"at\":" T0 ",\"op\":\"counter_open\",\"counter\":\"c1\"}\n"
+             "{\"at\":" T0 ",\"op\":\"issue\",\"service\":\"s\",\"ref\":\"t1\"}\n"
+             "{\"at\":" T0 ",\"op\":\"call\",\"counter\":\"c1\",\"ref\":\"t1\"}\n"
+             "{\"at\":" T0 ",\"op\":\"issue\",\"service\":\"s\",\"ref\":\"t2\"}\n"
+             "{\"at\":" T0 ",\"op\":\"issue\",\"service\":\"s\",\"ref\":\"t3\"}\n"
+             "{\"at\":1780000090000,\"op\":\"start\",\"counter\":\"c1\"}\n"
+             "{\"at\":1780000100000,\"op\":\"finish\",\"counter\":\"c1\"}\n"
+             "{\"at\":1780000100000,\"op\":\"call\",\"counter\":\"c1\",\"ref\":\"t2\"}\n";
     char *out, *err;
     cr_assert_eq(run(trace, &out, &err), 0, "%s", err);
-    cr_expect_str_eq(out,
-                     "{\"ref\":\"t1\",\"service\":\"s\",\"issued_at\":" T0
-                     ",\"eta_s\":0,\"position\":0,\"called_at\":" T0 "}\n"
-                     "{\"ref\":\"t2\",\"service\":\"s\",\"issued_at\":" T0
-                     ",\"eta_s\":100,\"position\":0,\"called_at\":1780000100000}\n"
-                     "{\"ref\":\"t3\",\"service\":\"s\",\"issued_at\":" T0
-                     ",\"eta_s\":200,\"position\":1,\"called_at\":null}\n");
+    cr_expect_str_eq(out, "{\"ref\":\"t1\",\"service\":\"s\",\"issued_at\":" T0
+                          ",\"eta_s\":0,\"position\":0,\"called_at\":" T0 "}\n"
+                          "{\"ref\":\"t2\",\"service\":\"s\",\"issued_at\":" T0
+                          ",\"eta_s\":100,\"position\":0,\"called_at\":1780000100000}\n"
+                          "{\"ref\":\"t3\",\"service\":\"s\",\"issued_at\":" T0
+                          ",\"eta_s\":200,\"position\":1,\"called_at\":null}\n");
     /* t1 exact, t2 exact: RMSE 0 over the two called */
     cr_expect(strstr(err, "tickets 3 called 2\n") != NULL, "%s", err);
     cr_expect(strstr(err, "antrean  rmse_s 0.0 mae_s 0.0\n") != NULL, "%s", err);
@@ -92,8 +91,7 @@ Test(replay, malformed_lines_stop_with_their_number)
         snprintf(trace, sizeof trace, "%s%s\n", HALL, bad[i].line);
         char *out, *err;
         cr_expect_eq(run(trace, &out, &err), 1, "case %zu", i);
-        cr_expect(strncmp(err, bad[i].want, strlen(bad[i].want)) == 0, "case %zu: got %s", i,
-                  err);
+        cr_expect(strncmp(err, bad[i].want, strlen(bad[i].want)) == 0, "case %zu: got %s", i, err);
         free(out);
         free(err);
     }

@@ -642,6 +642,65 @@ Test(ticket, cancel_only_waiting)
     fx_free(&f);
 }
 
+/* SPEC §14: the nine SKM elements instead of a score: stored, replayed, exact in the stats. */
+static int skm_feedback(fx *f, const char *code, const uint8_t el[ENG_SKM_N], int score)
+{
+    eng_cmd c = {.type = ENG_CMD_FEEDBACK, .has_ticket = true, .score = (uint8_t)score};
+    memcpy(c.tid, fx_tid_of(f, code), ENG_TID_LEN);
+    memcpy(c.elements, el, ENG_SKM_N);
+    return fx_apply(f, &c);
+}
+
+Test(ticket, feedback_skm_elements)
+{
+    fx f;
+    rules_open_base(&f);
+    RUN(&f, "08:00:00 open l01; issue ktp; call l01; start l01; finish l01",
+        "l01 open | issued A001 | called A001@l01 | serving A001@l01 | done A001@l01");
+    const uint8_t bad[ENG_SKM_N] = {4, 4, 4, 4, 5, 4, 4, 4, 4};
+    cr_assert_eq(skm_feedback(&f, "A001", bad, 0), ANT_EBADREQ);
+    rules_msg_names(&f, "elements[4]", NULL);
+    const uint8_t el[ENG_SKM_N] = {4, 3, 3, 4, 4, 3, 4, 4, 2}; /* sum 31, mean 3.444 */
+    cr_assert_eq(skm_feedback(&f, "A001", el, 3), ANT_EBADREQ, "score and elements together");
+    cr_assert_eq(skm_feedback(&f, "A001", el, 0), 0);
+    cr_assert_eq(f.ev.n, 1);
+    cr_assert_eq(f.ev.ev[0].score, 3, "score is the rounded mean");
+    cr_assert_eq(memcmp(f.ev.ev[0].elements, el, ENG_SKM_N), 0);
+    {
+        codec_buf b;
+        codec_buf_init(&b);
+        cr_assert_eq(codec_event_json(&f.ev.ev[0], CODEC_PUBLIC, &b), 0);
+        cr_assert(!memmem(b.data, b.len, "elements", 8), "public form: %.*s", (int)b.len, b.data);
+        codec_buf_reset(&b);
+        cr_assert_eq(codec_event_json(&f.ev.ev[0], CODEC_FULL, &b), 0);
+        cr_assert(memmem(b.data, b.len, "\"elements\":[4,3,3,4,4,3,4,4,2]", 30), "%.*s", (int)b.len,
+                  b.data);
+        /* the stored form decodes back to the same answers */
+        codec_buf_reset(&b);
+        cr_assert_eq(codec_event_msgpack(&f.ev.ev[0], CODEC_FULL, &b), 0);
+        eng_evbuf arena;
+        eng_evbuf_init(&arena);
+        eng_event back;
+        char msg[200];
+        cr_assert_eq(codec_event_decode(b.data, b.len, &back, &arena, msg), 0, "%s", msg);
+        cr_assert_eq(memcmp(back.elements, el, ENG_SKM_N), 0);
+        eng_evbuf_free(&arena);
+        codec_buf_free(&b);
+    }
+    cr_assert_eq(skm_feedback(&f, "A001", el, 0), ANT_ESTATE, "once");
+    RUN(&f, "issue ktp; call l01; start l01; finish l01; feedback A002 score=4",
+        "issued A002 | called A002@l01 | serving A002@l01 | done A002@l01 | feedback A002 4");
+    eng_day_stats st;
+    cr_assert_eq(eng_stats_today(f.h, &st), 0);
+    const eng_stat_row *r = rules_row(st.services, st.nservices, "ktp");
+    cr_assert_eq(r->skm_count, 2);
+    /* (31/9 + 4) / 2, the survey with its exact mean */
+    cr_assert_float_eq(r->skm_score, (31.0 / 9 + 4) / 2, 1e-9);
+    eng_day_stats_free(&st);
+    fx_check_replay(&f); /* log replay and snapshot round trip give the same state */
+    fx_free(&f);
+}
+
 Test(ticket, feedback_once_after_done)
 {
     fx f;
