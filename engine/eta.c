@@ -23,6 +23,7 @@
 
 #define EWMA_ALPHA 0.02
 #define RESIDUAL_FLOOR 0.4
+#define ETA_FULL_MAX 2000 /* waiting tickets a hall re-simulates after every change */
 
 void eta_learn(eng_svc *s, double seconds)
 {
@@ -90,10 +91,94 @@ static uint32_t to_s(int64_t ms)
     return ms <= 0 ? 0 : (uint32_t)((ms + 999) / 1000);
 }
 
+static uint32_t hall_waiting(const eng_hall *h)
+{
+    uint32_t n = 0;
+    for (uint16_t s = 0; s < h->nsvc; s++)
+        n += h->svc[s].lane[LANE_NORMAL].count + h->svc[s].lane[LANE_PRIO].count;
+    return n;
+}
+
+/* When counter i is next free for a new ticket, from the last full estimate's end state. */
+static int64_t end_free(const eng_hall *h, uint16_t i, int64_t now)
+{
+    int64_t f = h->ctr[i].eta_end > now ? h->ctr[i].eta_end : now;
+    return after_breaks(h, i, f);
+}
+
+/* One ticket at the back of its lane, estimated as the full simulation would
+ * continue: the counter serving its service that runs out of work first calls
+ * it; its position counts the calls simulated before that instant at counters
+ * serving its service. O(counters). */
+static void estimate_back(eng_hall *h, struct eng_ticket *t, int64_t now)
+{
+    int best = -1;
+    int64_t at = 0;
+    for (uint16_t i = 0; i < h->nctr; i++) {
+        if (!h->ctr[i].eta_active || !hall_ctr_serves(&h->ctr[i], t->service))
+            continue;
+        int64_t f = end_free(h, i, now);
+        if (best < 0 || f < at) {
+            best = i;
+            at = f;
+        }
+    }
+    t->est_valid = 1;
+    if (best < 0) { /* no counter will reach it: rank in the service, as the full estimate */
+        t->position = t->prev && t->prev->est_valid ? t->prev->position + 1 : 0;
+        t->eta_s = to_s((int64_t)t->position * svc_ms(h, t->service) / counters_for(h, t->service));
+        return;
+    }
+    uint32_t pos = 0;
+    for (uint16_t i = 0; i < h->nctr; i++) {
+        const eng_ctr *c = &h->ctr[i];
+        if (c->eta_active && hall_ctr_serves(c, t->service))
+            pos += c->eta_ncalls - (c->eta_ncalls && c->eta_lastcall >= at ? 1 : 0);
+    }
+    t->position = pos;
+    t->eta_s = to_s(at - now);
+    eng_ctr *c = &h->ctr[best];
+    c->eta_ncalls++;
+    c->eta_lastcall = at;
+    c->eta_end = after_breaks(h, (uint16_t)best, at + svc_ms(h, t->service));
+}
+
+/* Between full estimates of a big hall: estimate only the tickets that
+ * entered at the back of a lane since, and each service's figure for a new
+ * ticket. The tickets not yet estimated are a run at the tail of each lane. */
+static void eta_append(eng_hall *h, int64_t now)
+{
+    for (uint16_t s = 0; s < h->nsvc; s++)
+        for (int l = LANE_PRIO; l >= LANE_NORMAL; l--) {
+            struct eng_ticket *t = h->svc[s].lane[l].tail;
+            while (t && !t->est_valid)
+                t = t->prev;
+            for (t = t ? t->next : h->svc[s].lane[l].head; t; t = t->next)
+                estimate_back(h, t, now);
+        }
+    for (uint16_t s = 0; s < h->nsvc; s++) {
+        int64_t first = -1;
+        for (uint16_t i = 0; i < h->nctr; i++)
+            if (h->ctr[i].eta_active && hall_ctr_serves(&h->ctr[i], s) &&
+                (first < 0 || end_free(h, i, now) < first))
+                first = end_free(h, i, now);
+        if (first >= 0)
+            h->svc[s].est_eta_s = to_s(first - now);
+    }
+}
+
 void eta_refresh(eng_hall *h, int64_t now)
 {
     if (!h->eta_dirty && now - h->eta_at < 1000)
         return;
+    /* A big hall re-simulates at most once a second; in between, a command
+     * costs O(counters) whatever the queue (tickets at the back continue the
+     * last simulation; the rest keep their figures until the next one). */
+    if (now - h->eta_at < 1000 && h->eta_nctr == h->nctr && h->nctr &&
+        hall_waiting(h) > ETA_FULL_MAX) {
+        eta_append(h, now);
+        return;
+    }
     uint16_t nsvc = h->nsvc, nctr = h->nctr;
     sim_ctr *sc = calloc(nctr ? nctr : 1, sizeof *sc);
     struct eng_ticket **heads = calloc((size_t)nsvc * 2 + 1, sizeof *heads);
@@ -129,6 +214,9 @@ void eta_refresh(eng_hall *h, int64_t now)
                 sc[i].free_at = end;
         }
         sc[i].free_at = after_breaks(h, i, sc[i].free_at);
+        h->ctr[i].eta_active = sc[i].active;
+        h->ctr[i].eta_ncalls = 0;
+        h->ctr[i].eta_lastcall = 0;
     }
     uint32_t remaining = 0;
     for (uint16_t s = 0; s < nsvc; s++) {
@@ -145,6 +233,7 @@ void eta_refresh(eng_hall *h, int64_t now)
             for (struct eng_ticket *t = h->svc[s].lane[l].head; t; t = t->next) {
                 t->eta_s = to_s((int64_t)rank * per_ticket);
                 t->position = rank++;
+                t->est_valid = 1;
                 if (!oldest || t->enqueued_at < oldest)
                     oldest = t->enqueued_at;
             }
@@ -178,6 +267,8 @@ void eta_refresh(eng_hall *h, int64_t now)
         t->eta_s = to_s(sc[best].free_at - now);
         for (uint16_t k = 0; k < c->nsvc; k++)
             pend[c->svc[k]]++;
+        h->ctr[best].eta_ncalls++;
+        h->ctr[best].eta_lastcall = sc[best].free_at;
         sc[best].free_at =
             after_breaks(h, (uint16_t)best, sc[best].free_at + svc_ms(h, t->service));
         remaining--;
@@ -201,6 +292,9 @@ void eta_refresh(eng_hall *h, int64_t now)
                        counters_for(h, s));
         h->svc[s].est_eta_s = eta;
     }
+    for (uint16_t i = 0; i < nctr; i++)
+        h->ctr[i].eta_end = sc[i].free_at;
+    h->eta_nctr = nctr;
     h->eta_dirty = false;
     h->eta_at = now;
     free(sc);

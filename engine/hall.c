@@ -15,6 +15,7 @@
 
 void lane_push_back(eng_lane *l, struct eng_ticket *t)
 {
+    t->est_valid = 0; /* its place changed: the estimate must reach it again */
     t->next = NULL;
     t->prev = l->tail;
     if (l->tail)
@@ -27,6 +28,7 @@ void lane_push_back(eng_lane *l, struct eng_ticket *t)
 
 void lane_push_front(eng_lane *l, struct eng_ticket *t)
 {
+    t->est_valid = 0;
     t->prev = NULL;
     t->next = l->head;
     if (l->head)

@@ -27,6 +27,7 @@ struct eng_ticket {
     uint8_t state, prio, channel, recalls, score;
     uint8_t wait_recorded;      /* first call of this enqueue already counted in stats */
     uint8_t appt;               /* checked in on time for a booking: placed by calling_appt_after */
+    uint8_t est_valid;          /* position/eta_s were computed since it last entered a lane */
     char *idem;                 /* owned, NULL when none */
     struct eng_ticket_extra *x; /* owned, NULL when none: rare data kept out of line */
 };
@@ -92,6 +93,12 @@ typedef struct eng_ctr {
     uint16_t *svc;          /* owned: service indices, config order then ghosts */
     struct eng_ticket *cur; /* called or serving here, NULL when none */
     uint32_t consec_prio;   /* priority calls in a row */
+    /* the last full estimate's end state (eta.c): when this counter runs out of
+     * the tickets waiting then, how many it was simulated to call, and when
+     * its last call was; new tickets at the back continue from here */
+    int64_t eta_end, eta_lastcall;
+    uint32_t eta_ncalls;
+    bool eta_active;
     eng_acc acc;
 } eng_ctr;
 
@@ -134,6 +141,7 @@ struct eng_hall {
     /* estimates */
     bool eta_dirty;
     int64_t eta_at;
+    uint16_t eta_nctr;  /* counters when the last full estimate ran (a config change resets) */
     int64_t wait_ev_at; /* last service.wait */
     /* statistics of the last closed day */
     eng_day_stats last_closed;
