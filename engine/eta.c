@@ -158,10 +158,13 @@ static void eta_append(eng_hall *h, int64_t now)
         }
     for (uint16_t s = 0; s < h->nsvc; s++) {
         int64_t first = -1;
-        for (uint16_t i = 0; i < h->nctr; i++)
-            if (h->ctr[i].eta_active && hall_ctr_serves(&h->ctr[i], s) &&
-                (first < 0 || end_free(h, i, now) < first))
-                first = end_free(h, i, now);
+        for (uint16_t i = 0; i < h->nctr; i++) {
+            if (!h->ctr[i].eta_active || !hall_ctr_serves(&h->ctr[i], s))
+                continue;
+            int64_t f = end_free(h, i, now);
+            if (first < 0 || f < first)
+                first = f;
+        }
         if (first >= 0)
             h->svc[s].est_eta_s = to_s(first - now);
     }
